@@ -1,0 +1,129 @@
+"""Vendor queries and analyst edits of vendor profiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Session, select
+
+from kb.audit import service as audit
+from kb.models import Origin, User, Vendor, VendorAlias, VendorFact, utcnow
+from kb.vendors.schemas import FACT_KEYS
+
+EDITABLE_VENDOR_FIELDS = (
+    "name",
+    "website",
+    "jurisdiction",
+    "corporate_form",
+    "parent",
+    "description",
+)
+FACT_VALUES = ("yes", "partial", "no", "unknown")
+
+
+class VendorError(ValueError):
+    """A vendor change was refused; the message says why."""
+
+
+def list_vendors(*, session: Session) -> list[Vendor]:
+    """All vendors by name."""
+    return list(session.exec(select(Vendor).order_by(Vendor.name)))
+
+
+def get_vendor(*, session: Session, slug: str) -> Vendor | None:
+    """The vendor with this slug, or None."""
+    return session.exec(select(Vendor).where(Vendor.slug == slug)).first()
+
+
+def facts_of(*, session: Session, vendor_id: int) -> list[VendorFact]:
+    """A vendor's profile facts in catalog order of keys."""
+    rows = list(session.exec(select(VendorFact).where(VendorFact.vendor_id == vendor_id)))
+    order = {k: i for i, k in enumerate(FACT_KEYS)}
+    return sorted(rows, key=lambda f: (order.get(f.key, len(order)), f.key))
+
+
+def aliases_of(*, session: Session, vendor_id: int) -> list[VendorAlias]:
+    """A vendor's aliases."""
+    query = select(VendorAlias).where(VendorAlias.vendor_id == vendor_id).order_by(VendorAlias.text)
+    return list(session.exec(query))
+
+
+def update_vendor(
+    *, session: Session, vendor: Vendor, changes: dict[str, Any], actor: User | str
+) -> Vendor:
+    """Apply an analyst's edits to vendor fields; the catalog loader will leave them alone."""
+    unknown = set(changes) - set(EDITABLE_VENDOR_FIELDS)
+    if unknown:
+        raise VendorError(f"cannot edit: {', '.join(sorted(unknown))}")
+    before = {k: getattr(vendor, k) for k in changes}
+    before, after = audit.diff(before, changes)
+    if not after:
+        return vendor
+    for key, value in after.items():
+        setattr(vendor, key, value)
+    vendor.edited_fields = sorted(set(vendor.edited_fields or []) | set(after))
+    vendor.updated_at = utcnow()
+    session.add(vendor)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="vendor.update",
+        entity_type="vendor",
+        entity_id=vendor.id,
+        before=before,
+        after=after,
+    )
+    return vendor
+
+
+def set_fact(
+    *,
+    session: Session,
+    vendor: Vendor,
+    key: str,
+    value: str,
+    source_url: str,
+    checked_at: dt.date,
+    detail: str | None,
+    actor: User | str,
+) -> VendorFact:
+    """Record an analyst's profile fact with its source and date; it outranks the catalog."""
+    if key not in FACT_KEYS:
+        raise VendorError(f"unknown fact {key!r}")
+    if value not in FACT_VALUES:
+        raise VendorError(f"value must be one of {', '.join(FACT_VALUES)}")
+    if not source_url.startswith(("http://", "https://")):
+        raise VendorError("a fact needs a source URL (http:// or https://)")
+    assert vendor.id is not None
+    row = session.exec(
+        select(VendorFact).where(VendorFact.vendor_id == vendor.id, VendorFact.key == key)
+    ).first()
+    new: dict[str, Any] = {
+        "value": value,
+        "source_url": source_url,
+        "checked_at": checked_at,
+        "detail": detail,
+    }
+    before: dict[str, Any] = {}
+    if row is None:
+        row = VendorFact(vendor_id=vendor.id, key=key, **new)
+    else:
+        before = {k: getattr(row, k) for k in new}
+        for k, v in new.items():
+            setattr(row, k, v)
+    row.origin = Origin.analyst
+    row.updated_at = utcnow()
+    row.updated_by_id = actor.id if isinstance(actor, User) else None
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="vendor_fact.set",
+        entity_type="vendor",
+        entity_id=vendor.id,
+        before={"key": key, **before} if before else None,
+        after={"key": key, **new},
+    )
+    return row
