@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from kb.cli import db as db_cli
+from kb.cli import export as export_cli
 from kb.cli import users as users_cli
 from kb.cli import vendors as vendors_cli
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(vendors_cli.app, name="vendors")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(export_cli.app, name="export")
 
 
 def main() -> None:
