@@ -253,6 +253,8 @@ class Feed(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     url: str = Field(max_length=2000)
+    # The URL as written in feeds.yaml; ``url`` may differ after a permanent redirect.
+    source_url: str | None = Field(default=None, max_length=2000)
     kind: str = Field(default="news", max_length=32)  # news | vendor-blog | policy | regulator
     reliability: str = Field(default="C", max_length=1)  # A (best) .. F
     default_vendor_id: int | None = Field(

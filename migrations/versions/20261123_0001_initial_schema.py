@@ -190,6 +190,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('source_url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('reliability', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
     sa.Column('default_vendor_id', sa.Integer(), nullable=True),
