@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 .PHONY: run setup test pytest lint format serve ingest score bench clean
 
-# The main job on the embedded SQLite default: install, migrate, load the catalog, ingest, serve.
+# The main job on the embedded SQLite default: install, migrate, load the catalog, create the
+# first admin if there is none (password printed once), ingest, serve.
 run: setup
 	$(BIN)/kb db upgrade
 	$(BIN)/kb vendors load
+	$(BIN)/kb users bootstrap
 	$(BIN)/kb ingest || echo "kb: ingestion finished with feed errors (see above); serving anyway"
 	$(BIN)/kb serve
 

@@ -48,3 +48,26 @@ def list_() -> None:
         for u in users.list_users(session=session):
             state = "" if u.active else " (disabled)"
             typer.echo(f"{u.username:<24} {u.role}{state}")
+
+
+@app.command("bootstrap")
+def bootstrap(
+    name: str = typer.Option("admin", "--name", help="Name of the first admin."),
+) -> None:
+    """Create the first admin with a random password if no admin exists yet (idempotent).
+
+    The password is printed once and kept in <KB_DATA_DIR>/initial_admin_password (mode 600)
+    until you change it; `make run` calls this so a fresh install can be signed in to."""
+    try:
+        with common.job_session() as session:
+            password = users.bootstrap_admin(session=session, username=name)
+    except users.UserError as exc:
+        common.fail(str(exc), common.EXIT_USAGE)
+    if password is None:
+        typer.echo("an admin already exists; nothing to do")
+        return
+    path = common.settings().data_dir / "initial_admin_password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    typer.echo(f"created admin {name!r} with password: {password}")
+    typer.echo(f"(also saved in {path}; change it after signing in and delete that file)")

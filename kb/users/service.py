@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -85,6 +86,18 @@ def set_password(*, session: Session, user: User, password: str, actor: User | s
     audit.record(
         session=session, actor=actor, action="user.password", entity_type="user", entity_id=user.id
     )
+
+
+def bootstrap_admin(*, session: Session, username: str = "admin") -> str | None:
+    """Create the first admin with a random password when there are no admins yet.
+
+    Returns the generated password (to be shown once), or None when an admin already exists.
+    """
+    if session.exec(select(User).where(User.role == Role.admin)).first() is not None:
+        return None
+    password = secrets.token_urlsafe(18)
+    create_user(session=session, username=username, password=password, role=Role.admin, actor="cli")
+    return password
 
 
 def list_users(*, session: Session) -> list[User]:

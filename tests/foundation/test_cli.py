@@ -101,3 +101,15 @@ def test_help_works_for_every_group(group: str, tmp_path: Path) -> None:
     result = run_kb(*args, db_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", data_dir=tmp_path)
     assert result.returncode == 0
     assert "Usage" in result.stdout
+
+
+def test_bootstrap_creates_the_first_admin_once(db_url: str, tmp_path: Path) -> None:
+    first = run_kb("users", "bootstrap", db_url=db_url, data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    saved = (tmp_path / "initial_admin_password").read_text().strip()
+    assert saved in first.stdout and len(saved) >= 20
+    assert (tmp_path / "initial_admin_password").stat().st_mode & 0o077 == 0
+    second = run_kb("users", "bootstrap", db_url=db_url, data_dir=tmp_path)
+    assert second.returncode == 0 and "already exists" in second.stdout
+    listed = run_kb("users", "list", db_url=db_url, data_dir=tmp_path)
+    assert listed.stdout.split() == ["admin", "admin"]
