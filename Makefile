@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run setup test pytest lint format serve ingest score bench clean
+.PHONY: run setup browser test pytest lint format serve ingest score bench clean
 
 # The main job on the embedded SQLite default: install, migrate, load the catalog, create the
 # first admin if there is none (password printed once), ingest, serve.
@@ -26,7 +26,12 @@ $(STAMP): pyproject.toml
 
 # The whole suite: lint, types, then every test (on SQLite, and on PostgreSQL when
 # KB_TEST_POSTGRES_URL is set). pytest's exit 5 (no tests collected) fails the run.
-test: setup lint pytest
+test: setup browser lint pytest
+
+# Debian's Chromium for the end-to-end browser test (Playwright drives it by executable path).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || (sudo apt-get update -qq && sudo apt-get install -y -qq chromium)
 
 pytest: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
