@@ -1,0 +1,11 @@
+"""The modules whose ``router: APIRouter`` the app includes, in this order.
+
+To add pages or API endpoints, add your module's dotted name to this list.
+"""
+
+from __future__ import annotations
+
+ROUTER_MODULES = [
+    "kb.web.auth_views",
+    "kb.vendors.views",
+]
