@@ -1,0 +1,376 @@
+"""PDF renderer (fpdf2: pure Python, installs from PyPI with no system libraries or fonts).
+
+kb uses the PDF core font Helvetica, which every PDF reader has, so the file embeds no font
+and kb ships none. Core fonts cover Latin-1 only: other characters are transliterated
+(typographic quotes and dashes to ASCII, accented letters outside Latin-1 to their base
+letter) and whatever is left (CJK, Cyrillic, emoji, ...) becomes "?". The HTML, XLSX, CSV,
+JSON and Markdown formats keep the full text; the PDF says so on its first page when it had
+to replace characters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from fpdf import FPDF
+
+from kb.reports import text as t
+from kb.reports.service import Report, ScoreLine, VendorSection
+
+_PUNCTUATION = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u2022": "*",
+        "\u2026": "...",
+        "\u2192": "->",
+        "\u2190": "<-",
+        "\u20ac": "EUR",
+        "\u2122": "(TM)",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
+BAND_RGB = {
+    "low": (46, 125, 50),
+    "moderate": (181, 137, 0),
+    "high": (230, 81, 0),
+    "severe": (183, 28, 28),
+}
+
+
+def latin1(text: str | None) -> str:
+    """Text the core fonts can draw: Latin-1 kept, the rest transliterated or replaced by ?."""
+    if not text:
+        return ""
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in text.translate(_PUNCTUATION):
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)
+
+
+class _Pdf(FPDF):
+    def __init__(self, report: Report) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.report = report
+        self.replaced = False
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_margins(12, 12, 12)
+        self.set_title(latin1(report.title))
+        self.set_creator("kb")
+        self.set_creation_date(report.generated_at)
+        self.alias_nb_pages()
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("helvetica", size=7)
+        self.set_text_color(110, 110, 110)
+        self.cell(
+            0,
+            5,
+            latin1(f"{self.report.title} - as of {self.report.as_of.isoformat()}")
+            + f" - page {self.page_no()}/{{nb}}",
+            align="C",
+        )
+        self.set_text_color(0, 0, 0)
+
+    def txt(self, text: str | None) -> str:
+        out = latin1(text)
+        if text and out != text:
+            self.replaced = True
+        return out
+
+    # ------------------------------------------------------------------ building blocks
+
+    def heading(self, text: str, size: int = 14) -> None:
+        self.set_font("helvetica", "B", size)
+        self.multi_cell(0, size * 0.5, self.txt(text), new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+        self.set_font("helvetica", size=9)
+
+    def para(self, text: str, size: int = 9) -> None:
+        self.set_font("helvetica", size=size)
+        self.multi_cell(0, 4.2, self.txt(text), new_x="LMARGIN", new_y="NEXT")
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """Greedy word wrap of ``text`` into lines no wider than ``width`` mm."""
+        usable = width - 2 * self.c_margin
+        if self.get_string_width(text) <= usable:
+            return [text]
+        lines: list[str] = []
+        line = ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if self.get_string_width(candidate) <= usable:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while self.get_string_width(word) > usable and len(word) > 1:
+                cut = max(1, int(len(word) * usable / self.get_string_width(word)))
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+        return lines
+
+    def grid(
+        self,
+        header: Sequence[str],
+        widths: Sequence[float],
+        rows: Sequence[Sequence[str]],
+        links: Sequence[Sequence[str | None]] | None = None,
+        line_h: float = 3.8,
+        max_lines: int = 4,
+    ) -> None:
+        """A table whose cells wrap (up to ``max_lines`` lines); the header repeats on each page."""
+        self.set_font("helvetica", size=7.5)
+
+        def draw_header() -> None:
+            self.set_font("helvetica", "B", 7.5)
+            self.set_fill_color(235, 235, 235)
+            for name, w in zip(header, widths, strict=True):
+                self.cell(w, 5, self.txt(name), border=1, fill=True)
+            self.ln(5)
+            self.set_font("helvetica", size=7.5)
+
+        draw_header()
+        for r, row in enumerate(rows):
+            cells = [
+                self._wrap(self.txt(value), w)[:max_lines]
+                for value, w in zip(row, widths, strict=True)
+            ]
+            height = line_h * max(len(c) for c in cells) + 1
+            if self.get_y() + height > self.page_break_trigger:
+                self.add_page()
+                draw_header()
+            x, y = self.get_x(), self.get_y()
+            for c, (lines, w) in enumerate(zip(cells, widths, strict=True)):
+                link = links[r][c] if links is not None else None
+                self.rect(x, y, w, height)
+                if link:
+                    self.set_text_color(6, 69, 173)
+                for i, line in enumerate(lines):
+                    self.set_xy(x, y + 0.5 + i * line_h)
+                    self.cell(w, line_h, line, link=link or "")
+                if link:
+                    self.set_text_color(0, 0, 0)
+                x += w
+            self.set_xy(self.l_margin, y + height)
+        self.ln(2)
+
+    def score_bar(self, score: ScoreLine, x: float, y: float, width: float) -> None:
+        """A 0-100 bar filled to the score, in its band's colour."""
+        self.set_draw_color(180, 180, 180)
+        self.rect(x, y, width, 3)
+        self.set_fill_color(*BAND_RGB.get(score.band, (90, 90, 90)))
+        self.rect(x, y, width * max(0.0, min(score.value, 100.0)) / 100, 3, style="F")
+        self.set_draw_color(0, 0, 0)
+
+    def trend(self, score: ScoreLine, x: float, y: float, w: float, h: float) -> None:
+        """The stored scores over the past year as a line."""
+        self.set_draw_color(200, 200, 200)
+        self.rect(x, y, w, h)
+        points = score.trend
+        if len(points) >= 2:
+            first = points[0].date.toordinal()
+            span = max(points[-1].date.toordinal() - first, 1)
+            coords = [
+                (
+                    x + w * (p.date.toordinal() - first) / span,
+                    y + h - h * max(0.0, min(p.value, 100.0)) / 100,
+                )
+                for p in points
+            ]
+            self.set_draw_color(*BAND_RGB.get(score.band, (90, 90, 90)))
+            self.set_line_width(0.4)
+            self.polyline(coords)
+            self.set_line_width(0.2)
+        self.set_draw_color(0, 0, 0)
+
+
+def _summary(pdf: _Pdf, report: Report) -> None:
+    pdf.heading("Executive summary", 12)
+    rows, links = [], []
+    for v in report.vendors:
+        for s in v.scores:
+            prev = f"{t.num(s.previous.value)} ({t.day(s.previous.as_of)})" if s.previous else "-"
+            rows.append(
+                [
+                    v.name,
+                    s.label,
+                    t.num(s.value),
+                    s.band,
+                    t.conf(s.confidence),
+                    s.trend_word,
+                    prev,
+                    t.signed(s.change),
+                ]
+            )
+            links.append([None] * 8)
+    pdf.grid(
+        ["Vendor", "Dimension", "Score", "Band", "Confidence", "Trend", "Previous", "Change"],
+        [44, 26, 14, 18, 18, 16, 30, 20],
+        rows,
+        links,
+    )
+
+
+def _vendor(pdf: _Pdf, report: Report, v: VendorSection) -> None:
+    if report.kind == "portfolio" or pdf.get_y() > 200:
+        pdf.add_page()
+    pdf.heading(f"{v.name} ({v.slug})", 13)
+    if v.description:
+        pdf.para(v.description)
+    pdf.ln(1)
+    for s in v.scores:
+        y = pdf.get_y()
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(
+            60, 5, pdf.txt(f"{s.label}: {t.num(s.value)} ({s.band})"), new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_font("helvetica", size=8)
+        pdf.cell(
+            100,
+            4,
+            pdf.txt(
+                f"confidence {t.conf(s.confidence)}; {s.trend_word}, change {t.signed(s.change)}"
+                f"; model {s.model_version}; stored {t.stamp(s.as_of)}"
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.score_bar(s, pdf.l_margin, pdf.get_y() + 1, 90)
+        pdf.trend(s, 130, y, 66, 14)
+        pdf.set_y(max(pdf.get_y() + 5, y + 16))
+    for s in v.scores:
+        pdf.heading(f"Drivers of {s.label.lower()} ({t.num(s.value)})", 10)
+        if not s.drivers:
+            pdf.para("No contributions.")
+            continue
+        rows, links = [], []
+        for d in s.drivers:
+            dl = t.driver_links(d)
+            rows.append([t.num(d.points), d.kind, d.label, t.day(d.date), dl[0].url if dl else ""])
+            links.append([None, None, None, None, dl[0].url if dl else None])
+        pdf.grid(["Points", "Kind", "Driver", "Date", "Source"], [14, 12, 86, 18, 56], rows, links)
+    pdf.heading("Events timeline", 10)
+    if v.events:
+        rows, links = [], []
+        for e in v.events:
+            el = t.event_links(e)
+            rows.append(
+                [
+                    t.day(e.date),
+                    e.title,
+                    e.category_label,
+                    str(e.severity),
+                    e.status,
+                    el[0].url if el else "",
+                ]
+            )
+            links.append(
+                [None, el[0].url if el else None, None, None, None, el[0].url if el else None]
+            )
+        pdf.grid(
+            ["Date", "Event", "Category", "Sev.", "Status", "Source"],
+            [18, 76, 28, 9, 17, 38],
+            rows,
+            links,
+            max_lines=3,
+        )
+    else:
+        pdf.para("No events up to the as-of date.")
+    pdf.heading("Data sovereignty", 10)
+    rows = [
+        ["Jurisdiction", v.jurisdiction or "unknown", "", ""],
+        ["Corporate form", v.corporate_form or "unknown", "", ""],
+        ["Parent", v.parent or "none", "", ""],
+    ]
+    links_s: list[list[str | None]] = [[None] * 4 for _ in rows]
+    for f in v.sovereignty_facts:
+        url = t.safe_url(f.source_url)
+        rows.append([f.label, f.value, f.detail or "", f"{url or ''} {t.day(f.checked_at)}"])
+        links_s.append([None, None, None, url])
+    pdf.grid(["Item", "Value", "Detail", "Source, checked"], [40, 20, 70, 56], rows, links_s)
+    pdf.heading("Profile and lock-in checklist", 10)
+    if v.facts:
+        rows, links = [], []
+        for f in v.facts:
+            url = t.safe_url(f.source_url)
+            rows.append(
+                [f.label, f.value, f.assessment, f.detail or "", url or "", t.day(f.checked_at)]
+            )
+            links.append([None, None, None, None, url, None])
+        pdf.grid(
+            ["Fact", "Value", "Assessment", "Detail", "Source", "Checked"],
+            [38, 13, 20, 55, 42, 18],
+            rows,
+            links,
+        )
+    else:
+        pdf.para("No profile facts recorded.")
+
+
+def render(report: Report) -> bytes:
+    """The report as a PDF document (A4)."""
+    pdf = _Pdf(report)
+    pdf.add_page()
+    pdf.heading(report.title, 16)
+    since = report.since.isoformat() if report.since else "the previous stored score"
+    pdf.para(
+        f"As of {report.as_of.isoformat()}; change since {since}; model version "
+        f"{', '.join(report.model_versions) or 'n/a'}; generated {t.stamp(report.generated_at)}."
+    )
+    notice_page, notice_y = pdf.page, pdf.get_y()
+    pdf.ln(6)
+    _summary(pdf, report)
+    for v in report.vendors:
+        _vendor(pdf, report, v)
+    if pdf.get_y() > 230:
+        pdf.add_page()
+    else:
+        pdf.ln(4)
+    pdf.heading("Method", 12)
+    for paragraph in report.method:
+        pdf.para(paragraph)
+        pdf.ln(1)
+    pdf.para(
+        f"Model version {', '.join(report.model_versions) or 'n/a'}; "
+        f"as-of date {report.as_of.isoformat()}."
+    )
+    if pdf.replaced:
+        last_page, last_y = pdf.page, pdf.get_y()
+        pdf.page = notice_page
+        pdf.set_xy(pdf.l_margin, notice_y)
+        pdf.set_font("helvetica", "I", 7.5)
+        pdf.cell(
+            0,
+            5,
+            "Some characters outside Latin-1 are shown as '?' here; the HTML, XLSX, CSV, JSON "
+            "and Markdown formats keep the full text.",
+        )
+        pdf.page = last_page
+        pdf.set_y(last_y)
+    return bytes(pdf.output())
