@@ -1,0 +1,1 @@
+"""Vendor risk scoring: the model (pure), weights (one versioned file), service."""
