@@ -6,9 +6,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from kb.models import AuditLog, User
+from kb.pagination import Page, clamp, offset
 
 
 def _jsonable(value: Any) -> Any:
@@ -60,4 +61,25 @@ def list_entries(
     query = select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit).offset(offset)
     if entity_type:
         query = query.where(AuditLog.entity_type == entity_type)
+    return list(session.exec(query))
+
+
+def entry_page(
+    *, session: Session, page: int = 1, per_page: int = 50, entity_type: str | None = None
+) -> Page[AuditLog]:
+    """One page of audit entries, newest first, optionally of one entity type."""
+    page, per_page = clamp(page, per_page)
+    count = select(func.count()).select_from(AuditLog)
+    if entity_type:
+        count = count.where(AuditLog.entity_type == entity_type)
+    total = int(session.exec(count).one())
+    rows = list_entries(
+        session=session, limit=per_page, offset=offset(page, per_page), entity_type=entity_type
+    )
+    return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def entity_types(*, session: Session) -> list[str]:
+    """The entity types that have audit entries, for the filter."""
+    query = select(AuditLog.entity_type).distinct().order_by(AuditLog.entity_type)
     return list(session.exec(query))

@@ -63,7 +63,6 @@ def login(
     # A fresh session: nothing from before sign-in survives (new CSRF token too).
     request.session.clear()
     request.session[SESSION_USER_KEY] = user.id
-    request.state.user = user
     return redirect(request, target, f"Signed in as {user.username}.")
 
 

@@ -4,6 +4,7 @@ user (session cookie or API token) and role checks."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -15,6 +16,24 @@ from kb.web.security import has_bearer
 
 SESSION_USER_KEY = "uid"
 ROLE_RANK = {Role.viewer.value: 1, Role.analyst.value: 2, Role.admin.value: 3}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is signed in, as templates see it (plain values: safe after a rollback)."""
+
+    id: int
+    username: str
+    role: str
+    auth: str  # "session" | "token"
+
+
+def _remember(request: Request, user: User | None, auth: str) -> None:
+    request.state.user = (
+        SignedIn(id=user.id, username=user.username, role=user.role, auth=auth)
+        if user is not None and user.id is not None
+        else None
+    )
 
 
 class NotAuthenticated(Exception):
@@ -49,8 +68,7 @@ def current_user(request: Request, session: DbSession) -> User | None:
                 detail="invalid or revoked API token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        request.state.user = user
-        request.state.auth = "token"
+        _remember(request, user, "token")
         return user
     user_id = request.session.get(SESSION_USER_KEY)
     user = None
@@ -59,8 +77,7 @@ def current_user(request: Request, session: DbSession) -> User | None:
         if user is None or not user.active:
             request.session.clear()
             user = None
-    request.state.user = user
-    request.state.auth = "session" if user else None
+    _remember(request, user, "session")
     return user
 
 

@@ -8,4 +8,8 @@ from __future__ import annotations
 ROUTER_MODULES = [
     "kb.web.auth_views",
     "kb.vendors.views",
+    "kb.users.views",
+    "kb.audit.views",
+    "kb.taxonomy.views",
+    "kb.vendors.api_views",
 ]

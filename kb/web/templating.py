@@ -14,7 +14,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from kb.models import User
 from kb.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -95,7 +94,7 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
     return list(request.session.pop(FLASH_KEY) or [])
 
 
-def nav_for(user: User | None, path: str) -> list[dict[str, Any]]:
+def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
     """The nav entries this user may see, with the current one marked."""
     if user is None:
         return []

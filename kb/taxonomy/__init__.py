@@ -1,0 +1,1 @@
+"""The event taxonomy (MISP-style ``kb:event="<value>"`` categories) as analysts see and tune it."""
