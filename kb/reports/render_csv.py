@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from kb.reports.service import Report, ScoreLine, VendorSection
 
@@ -75,7 +76,7 @@ class _Writer:
     def __init__(self, out: io.StringIO) -> None:
         self._writer = csv.writer(out, lineterminator="\r\n")
 
-    def writerow(self, row: list[object]) -> None:
+    def writerow(self, row: Sequence[object]) -> None:
         self._writer.writerow([cell(v) for v in row])
 
 

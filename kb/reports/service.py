@@ -33,6 +33,8 @@ from kb.models import (
     VendorFact,
     utcnow,
 )
+from kb.scoring import service as scoring
+from kb.scoring.weights import load_weights
 from kb.vendors.schemas import FACT_KEYS
 
 DIMENSIONS: tuple[str, ...] = (Dimension.stability.value, Dimension.lock_in.value)
@@ -74,15 +76,19 @@ SOVEREIGNTY_FACTS = (
 )
 
 METHOD = (
-    "Each score is 0-100; higher means more risk. Bands: low < 25 <= moderate < 50 <= high "
-    "< 75 <= severe.",
-    "An event contributes direction x category weight x severity/5 x confidence x source "
-    "reliability x 0.5^(age in days / category half-life). The event part of a dimension is "
-    "100 x (1 - exp(-sum / K)). Lock-in also has a profile part from the vendor's checklist "
-    "facts, blended with the event part. Only confirmed events count unless stated; dismissed "
-    "events never count.",
-    "Confidence grows with the amount of evidence, so a quiet vendor is not shown as safe.",
-    "The contributions (drivers) listed with each score add up to its value.",
+    "Each score is 0-100; higher means more risk. Bands: low < {moderate:g} <= moderate < "
+    "{high:g} <= high < {severe:g} <= severe.",
+    "Each counted event adds c = direction x category weight x severity/5 x confidence x "
+    "source reliability x 0.5^(age in days / category half-life); S is the sum over the "
+    "vendor's events. Only confirmed events count; dismissed events never do.",
+    "The profile part P = 100 x sum(weight x risk) / sum(weight) comes from the vendor's "
+    "profile facts (the lock-in checklist; corporate form for stability). score = b x P + "
+    "(1 - b) x 100 x (1 - exp(-S/k)) when S >= 0, and b x P x exp(S/k) when risk-lowering news "
+    "outweighs (S < 0). All constants are in kb/data/scoring.yaml; the category weights and "
+    "half-lives are in the taxonomy.",
+    "Confidence grows with the share of known profile facts and the amount of evidence, so a "
+    "quiet vendor is not shown as safe.",
+    "The drivers listed with each score are its contributions; their points add up to the score.",
     "The numbers are the score snapshots stored for the as-of day: the newest snapshot of that "
     "day (UTC), or, when there was none, one computed and stored when the report was made.",
 )
@@ -254,7 +260,7 @@ class Report:
     since: dt.date | None
     generated_at: dt.datetime
     vendors: tuple[VendorSection, ...]
-    method: tuple[str, ...] = METHOD
+    method: tuple[str, ...] = ()
 
     @property
     def model_versions(self) -> tuple[str, ...]:
@@ -360,12 +366,21 @@ def build_report(
     else:
         title = "LLM vendor portfolio risk report"
     return Report(
+        method=method_text(),
         kind="vendor" if vendor_slug is not None else "portfolio",
         title=title,
         as_of=as_of,
         since=since,
         generated_at=now,
         vendors=tuple(sections),
+    )
+
+
+def method_text() -> tuple[str, ...]:
+    """The method paragraphs, with the band edges of the scoring weights file."""
+    bands = load_weights().bands
+    return tuple(
+        p.format(moderate=bands.moderate, high=bands.high, severe=bands.severe) for p in METHOD
     )
 
 
@@ -411,8 +426,6 @@ def _stored_on(
 
 def store_scores(*, session: Session, vendor_ids: Sequence[int], as_of: dt.datetime) -> None:
     """Compute the vendors' scores at ``as_of`` and store them as snapshots (run ``report``)."""
-    from kb.scoring import service as scoring
-
     scores = scoring.compute_scores(session=session, as_of=as_of, vendor_ids=list(vendor_ids))
     for vendor_score in scores.values():
         for dim_score in (vendor_score.stability, vendor_score.lock_in):
@@ -425,24 +438,11 @@ def store_scores(*, session: Session, vendor_ids: Sequence[int], as_of: dt.datet
                     band=dim_score.band,
                     confidence=dim_score.confidence,
                     model_version=vendor_score.model_version,
-                    contributions=[_contribution_dict(c) for c in dim_score.contributions],
+                    contributions=scoring.contributions_json(dim_score),
                     run_id=REPORT_RUN_ID,
                 )
             )
     session.flush()
-
-
-def _contribution_dict(contribution: Any) -> dict[str, Any]:
-    date = contribution.date
-    return {
-        "kind": contribution.kind,
-        "ref": str(contribution.ref),
-        "label": contribution.label,
-        "points": contribution.points,
-        "detail": dict(contribution.detail or {}),
-        "source_url": contribution.source_url,
-        "date": date.isoformat() if date is not None else None,
-    }
 
 
 def _previous_snapshots(

@@ -12,4 +12,5 @@ ROUTER_MODULES = [
     "kb.audit.views",
     "kb.taxonomy.views",
     "kb.vendors.api_views",
+    "kb.reports.views",
 ]

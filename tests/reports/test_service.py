@@ -128,3 +128,36 @@ def test_bad_requests_are_refused_clearly(session: Session, world: World) -> Non
     with pytest.raises(ReportError, match="YYYY-MM-DD"):
         service.parse_date("20-11-2026", name="--as-of")
     assert service.parse_date("2026-11-20", name="--as-of") == AS_OF
+
+
+def test_missing_day_is_computed_stored_and_reused(session: Session, world: World) -> None:
+    from sqlmodel import select
+
+    from kb.models import ScoreSnapshot
+    from kb.scoring import service as scoring
+
+    day = dt.date(2026, 11, 22)  # no snapshot stored that day
+    report = service.build_report(session=session, as_of=day, now=NOW)
+    session.commit()
+    stored = list(session.exec(select(ScoreSnapshot).where(ScoreSnapshot.run_id == "report")))
+    assert len(stored) == 4  # two vendors x two dimensions
+    assert {s.as_of for s in stored} == {dt.datetime(2026, 11, 22, 23, 59, 59, tzinfo=dt.UTC)}
+    expected = scoring.compute_scores(
+        session=session, as_of=dt.datetime(2026, 11, 22, 23, 59, 59, tzinfo=dt.UTC)
+    )
+    for section in report.vendors:
+        for line in section.scores:
+            computed = expected[section.id].dimension(line.dimension)
+            assert (line.value, line.band, line.confidence) == (
+                computed.value,
+                computed.band,
+                computed.confidence,
+            )
+            assert round(sum(d.points for d in line.drivers), 1) == line.value
+    # The change is measured against the newest snapshot before that day (2026-11-20).
+    assert report.vendors[0].score("stability").previous.value == 37.4
+    again = service.build_report(session=session, as_of=day, now=NOW)
+    assert [s.snapshot_id for v in again.vendors for s in v.scores] == [
+        s.snapshot_id for v in report.vendors for s in v.scores
+    ]
+    assert len(list(session.exec(select(ScoreSnapshot)))) == 8 + 4  # nothing stored twice
