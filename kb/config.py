@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         "when empty, a random key is kept in <data_dir>/secret_key.",
     )
     feeds_file: Path = Field(default=Path("feeds.yaml"), description="Feed list for ingestion.")
+    score_webhook_url: str = Field(
+        default="", description="When set, `kb score` POSTs its alerts there as JSON."
+    )
     sql_echo: bool = False
 
     @field_validator("database_url")

@@ -353,15 +353,20 @@ def snapshot_scores(
     as_of: dt.datetime | None = None,
     run_id: str | None = None,
     include_suggested: bool = False,
+    vendor_ids: Sequence[int] | None = None,
     weights: ScoringWeights | None = None,
 ) -> SnapshotResult:
-    """Score every vendor, store one snapshot per vendor and dimension, and flag alerts
-    against each vendor's previous snapshot (the newest one at or before ``as_of``)."""
+    """Score every vendor (or ``vendor_ids``), store one snapshot per vendor and dimension,
+    and flag alerts against each vendor's previous snapshot (newest at or before ``as_of``)."""
     weights = weights or load_weights()
     when = _as_of(as_of)
     run_id = run_id or f"score-{when:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     scores = compute_scores(
-        session=session, as_of=when, include_suggested=include_suggested, weights=weights
+        session=session,
+        as_of=when,
+        include_suggested=include_suggested,
+        vendor_ids=vendor_ids,
+        weights=weights,
     )
     previous = _ranked_snapshots(session, before=when, keep=1)
     alerts: list[Alert] = []
