@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         "when empty, a random key is kept in <data_dir>/secret_key.",
     )
     feeds_file: Path = Field(default=Path("feeds.yaml"), description="Feed list for ingestion.")
+    ingest_concurrency: int = Field(default=8, ge=1, le=64, description="Feeds fetched at once.")
+    ingest_timeout: float = Field(default=30.0, gt=0, description="Seconds per feed, body included.")
+    ingest_max_bytes: int = Field(default=10_485_760, ge=1024, description="Largest feed body.")
+    ingest_user_agent: str = Field(default="", description="User-Agent; default names kb.")
     score_webhook_url: str = Field(
         default="", description="When set, `kb score` POSTs its alerts there as JSON."
     )

@@ -6,6 +6,7 @@ import typer
 
 from kb.cli import db as db_cli
 from kb.cli import export as export_cli
+from kb.cli import ingest as ingest_cli
 from kb.cli import score as score_cli
 from kb.cli import serve as serve_cli
 from kb.cli import users as users_cli
@@ -25,6 +26,7 @@ app.add_typer(vendors_cli.app, name="vendors")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(export_cli.app, name="export")
 app.add_typer(score_cli.app, name="score")
+app.command(name="ingest")(ingest_cli.ingest)
 app.command(name="serve")(serve_cli.serve)
 
 

@@ -1,0 +1,1 @@
+"""Feeds: sync from feeds.yaml, fetch state, health."""
