@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
 
 from kb.audit import service as audit
-from kb.models import Origin, User, Vendor, VendorAlias, VendorFact, utcnow
+from kb.models import (
+    Category,
+    Event,
+    EventItem,
+    EventStatus,
+    EventVendor,
+    Item,
+    ItemVendor,
+    Origin,
+    ScoreSnapshot,
+    User,
+    Vendor,
+    VendorAlias,
+    VendorFact,
+    utcnow,
+)
 from kb.vendors.schemas import FACT_KEYS
 
 EDITABLE_VENDOR_FIELDS = (
@@ -127,3 +144,91 @@ def set_fact(
         after={"key": key, **new},
     )
     return row
+
+
+# --------------------------------------------------------------------------- vendor pages
+
+
+@dataclass(frozen=True)
+class VendorEventRow:
+    """One event on a vendor's timeline (plain values, read in one query)."""
+
+    id: int
+    title: str
+    category: str
+    category_label: str
+    severity: int
+    occurred_at: dt.date
+    status: str
+    direction_stability: int
+    direction_lock_in: int
+    items: int
+
+
+def events_of(
+    *, session: Session, vendor_id: int, limit: int = 100, include_dismissed: bool = False
+) -> list[VendorEventRow]:
+    """The events concerning a vendor, newest first (merged-away events left out)."""
+    items = (
+        sa_select(col(EventItem.event_id), func.count().label("n"))
+        .group_by(col(EventItem.event_id))
+        .subquery()
+    )
+    query = (
+        sa_select(
+            col(Event.id),
+            col(Event.title),
+            col(Category.value),
+            col(Category.label),
+            col(Event.severity),
+            col(Event.occurred_at),
+            col(Event.status),
+            col(Event.direction_stability),
+            col(Event.direction_lock_in),
+            func.coalesce(items.c.n, 0),
+        )
+        .join(EventVendor, col(EventVendor.event_id) == col(Event.id))
+        .join(Category, col(Category.id) == col(Event.category_id))
+        .outerjoin(items, items.c.event_id == col(Event.id))
+        .where(col(EventVendor.vendor_id) == vendor_id, col(Event.merged_into_id).is_(None))
+        .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
+        .limit(limit)
+    )
+    if not include_dismissed:
+        query = query.where(col(Event.status) != EventStatus.dismissed)
+    return [VendorEventRow(*row) for row in session.execute(query)]
+
+
+def recent_items_of(*, session: Session, vendor_id: int, limit: int = 20) -> list[Item]:
+    """The newest items matched to a vendor."""
+    query = (
+        select(Item)
+        .join(ItemVendor, col(ItemVendor.item_id) == col(Item.id))
+        .where(ItemVendor.vendor_id == vendor_id)
+        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def score_series(
+    *, session: Session, since: dt.datetime, vendor_ids: list[int] | None = None
+) -> dict[int, dict[str, list[tuple[dt.datetime, float]]]]:
+    """Stored score values per vendor and dimension since a time, oldest first (for trend
+    lines; reads only the columns it draws, never the contributions)."""
+    query = (
+        sa_select(
+            col(ScoreSnapshot.vendor_id),
+            col(ScoreSnapshot.dimension),
+            col(ScoreSnapshot.as_of),
+            col(ScoreSnapshot.value),
+        )
+        .where(col(ScoreSnapshot.as_of) >= since)
+        .order_by(col(ScoreSnapshot.as_of), col(ScoreSnapshot.id))
+    )
+    if vendor_ids is not None:
+        query = query.where(col(ScoreSnapshot.vendor_id).in_(vendor_ids))
+    out: dict[int, dict[str, list[tuple[dt.datetime, float]]]] = {}
+    for vendor_id, dimension, as_of, value in session.execute(query):
+        out.setdefault(vendor_id, {}).setdefault(dimension, []).append((as_of, value))
+    return out

@@ -1,24 +1,178 @@
-"""Vendor pages: the dashboard, the vendor list and the vendor page."""
+"""Vendor pages: the dashboard, the vendor list, the vendor page and its fact edits."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
 
+from kb.feeds import health
+from kb.models import Vendor, utcnow
+from kb.scoring import service as scoring
 from kb.vendors import service as vendors
-from kb.web.deps import DbSession, Viewer
-from kb.web.templating import render
+from kb.vendors.schemas import FACT_KEYS
+from kb.web import svg
+from kb.web.deps import Analyst, DbSession, Viewer
+from kb.web.templating import redirect, render
 
 router = APIRouter(tags=["vendors"], include_in_schema=False)
+
+DIMENSIONS = ("stability", "lock_in")
+FACT_LABELS = {
+    "open_weights": "Open weights available",
+    "self_hosting": "Self-hostable / on-prem",
+    "openai_compatible_api": "OpenAI-compatible API",
+    "data_export": "Data export",
+    "finetune_portability": "Fine-tune portability",
+    "data_residency": "Data residency options",
+    "exclusive_cloud_ties": "Exclusive cloud ties",
+    "certifications": "Certifications (SOC 2, ISO 27001, HIPAA)",
+    "government_ties": "Government ties",
+}
+TREND_DAYS = 90
+CHART_DAYS = 365
+
+
+def _vendor_or_404(session: DbSession, slug: str) -> Vendor:
+    vendor = vendors.get_vendor(session=session, slug=slug)
+    if vendor is None:
+        raise HTTPException(status_code=404, detail=f"no vendor {slug!r}")
+    return vendor
 
 
 @router.get("/")
 def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
-    """All vendors at a glance."""
-    return render(request, "dashboard.html", {"vendors": vendors.list_vendors(session=session)})
+    """All vendors with their latest stored scores, trend, weekly change, alerts, feed warnings."""
+    latest = scoring.latest_snapshots(session=session)
+    change = scoring.change_since(session=session, days=7)
+    series = vendors.score_series(session=session, since=utcnow() - dt.timedelta(days=TREND_DAYS))
+    rows: list[dict[str, Any]] = []
+    for vendor in vendors.list_vendors(session=session):
+        assert vendor.id is not None
+        dims = {}
+        for dim in DIMENSIONS:
+            snap = latest.get(vendor.id, {}).get(dim)
+            points = series.get(vendor.id, {}).get(dim, [])
+            dims[dim] = {
+                "value": snap.value if snap else None,
+                "band": snap.band if snap else None,
+                "confidence": snap.confidence if snap else None,
+                "change": change.get(vendor.id, {}).get(dim),
+                "spark": svg.sparkline(
+                    [v for _, v in points],
+                    color=svg.COLORS[dim],
+                    label=f"{vendor.name} {svg.LABELS[dim]}, last {TREND_DAYS} days",
+                ),
+            }
+        rows.append({"vendor": vendor, **dims})
+    # Riskiest first: by the higher of the two scores; vendors without scores last.
+    rows.sort(
+        key=lambda r: (
+            -max(r["stability"]["value"] or -1, r["lock_in"]["value"] or -1),
+            r["vendor"].name.casefold(),
+        )
+    )
+    as_of = max((s.as_of for d in latest.values() for s in d.values()), default=None)
+    feeds = [f for f in health.feed_health(session=session, with_counts=False) if f.warning]
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "rows": rows,
+            "as_of": as_of,
+            "alerts": scoring.recent_alerts(session=session, limit=10),
+            "feed_warnings": feeds,
+            "trend_days": TREND_DAYS,
+        },
+    )
 
 
 @router.get("/vendors")
 def vendor_list(request: Request, session: DbSession, user: Viewer) -> Response:
-    """Every vendor with its profile summary."""
-    return render(request, "vendors/list.html", {"vendors": vendors.list_vendors(session=session)})
+    """Every vendor with its profile summary and latest stored scores."""
+    latest = scoring.latest_snapshots(session=session)
+    rows = [
+        {"vendor": v, "scores": latest.get(v.id or 0, {})}
+        for v in vendors.list_vendors(session=session)
+    ]
+    return render(request, "vendors/list.html", {"rows": rows})
+
+
+@router.get("/vendors/{slug}")
+def vendor_page(request: Request, slug: str, session: DbSession, user: Viewer) -> Response:
+    """One vendor: profile facts, live score breakdown, trend chart, events and reports."""
+    vendor = _vendor_or_404(session, slug)
+    assert vendor.id is not None
+    # Computed live for this one vendor, so a confirmed event shows at once.
+    score = scoring.compute_scores(session=session, vendor_ids=[vendor.id])[vendor.id]
+    series = vendors.score_series(
+        session=session, since=utcnow() - dt.timedelta(days=CHART_DAYS), vendor_ids=[vendor.id]
+    ).get(vendor.id, {})
+    lines = {}
+    for dim in DIMENSIONS:
+        points = list(series.get(dim, []))
+        points.append((score.as_of, score.dimension(dim).value))  # the live value ends the line
+        lines[dim] = points
+    facts = vendors.facts_of(session=session, vendor_id=vendor.id)
+    return render(
+        request,
+        "vendors/detail.html",
+        {
+            "vendor": vendor,
+            "score": score,
+            "dimensions": [score.stability, score.lock_in],
+            "chart": svg.trend_chart(lines, title=f"{vendor.name}: scores, last year"),
+            "facts": facts,
+            "missing_facts": [k for k in FACT_KEYS if k not in {f.key for f in facts}],
+            "fact_keys": FACT_KEYS,
+            "fact_labels": FACT_LABELS,
+            "aliases": vendors.aliases_of(session=session, vendor_id=vendor.id),
+            "events": vendors.events_of(session=session, vendor_id=vendor.id),
+            "items": vendors.recent_items_of(session=session, vendor_id=vendor.id),
+            "today": utcnow().date().isoformat(),
+        },
+    )
+
+
+@router.post("/vendors/{slug}/facts")
+def vendor_fact(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    user: Analyst,
+    key: Annotated[str, Form(max_length=64)] = "",
+    value: Annotated[str, Form(max_length=32)] = "",
+    source_url: Annotated[str, Form(max_length=1000)] = "",
+    checked_at: Annotated[str, Form(max_length=32)] = "",
+    detail: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Record a profile fact with its source and date (audited; outranks the catalog)."""
+    vendor = _vendor_or_404(session, slug)
+    back = f"/vendors/{vendor.slug}#facts"
+    try:
+        checked = dt.date.fromisoformat(checked_at.strip())
+    except ValueError:
+        return redirect(request, back, "The date checked must be YYYY-MM-DD.", "error")
+    try:
+        vendors.set_fact(
+            session=session,
+            vendor=vendor,
+            key=key,
+            value=value,
+            source_url=source_url.strip(),
+            checked_at=checked,
+            detail=detail.strip() or None,
+            actor=user,
+        )
+    except vendors.VendorError as exc:
+        return redirect(request, back, f"Fact not saved: {exc}.", "error")
+    label = FACT_LABELS.get(key, key)
+    return redirect(request, back, f"{label} set to {value}.")
+
+
+@router.get("/feeds")
+def feeds_page(request: Request, session: DbSession, user: Viewer) -> Response:
+    """Feed health: last check, status, error and item counts; problems first."""
+    return render(request, "feeds/list.html", {"feeds": health.feed_health(session=session)})

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import nh3
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
 from kb.web.security import csrf_token
@@ -64,6 +66,24 @@ def fmt_delta(value: float | None) -> str:
     return f"{value:+.1f}"
 
 
+SAFE_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code"}
+
+
+def sanitize(value: str | None) -> Markup:
+    """Untrusted HTML (feed summaries) cleaned again at display time: a few inline tags, links
+    only to http(s)/mailto, no scripts, styles or event handlers."""
+    if not value:
+        return Markup("")
+    cleaned = nh3.clean(
+        value,
+        tags=SAFE_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(cleaned)  # noqa: S704 (nh3 output: sanitized by construction)
+
+
 @lru_cache(maxsize=1)
 def get_templates() -> Jinja2Templates:
     """The template engine (built on first use, not at import time)."""
@@ -77,6 +97,7 @@ def get_templates() -> Jinja2Templates:
     env.filters["date"] = fmt_date
     env.filters["score"] = fmt_score
     env.filters["delta"] = fmt_delta
+    env.filters["sanitize"] = sanitize
     return Jinja2Templates(env=env)
 
 

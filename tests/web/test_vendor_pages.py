@@ -1,0 +1,179 @@
+"""Dashboard, vendor list, vendor page (facts, live scores, chart, events), feed health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from kb.models import AuditLog, VendorFact, utcnow
+from kb.scoring import service as scoring
+from tests.web.factories import make_event, make_feed, make_item, page_csrf, soup, vendor
+
+
+def _score_value(page, dimension: str) -> float:
+    card = page.select_one(f"#score-{dimension}")
+    return float(card.select_one(".score-value").get_text())
+
+
+def test_dashboard_lists_vendors_with_latest_scores_trend_and_change(client_as, catalog: Session):
+    session = catalog
+    openai = vendor(session)
+    now = utcnow()
+    scoring.snapshot_scores(session=session, as_of=now - dt.timedelta(days=10))
+    make_event(session, openai, severity=5, days_ago=1)
+    scoring.snapshot_scores(session=session, as_of=now)
+    session.commit()
+    viewer = client_as("viewer")
+    page = soup(viewer.get("/"))
+    rows = page.select("table.dashboard tbody tr")
+    assert len(rows) >= 18
+    row = page.select_one('tr[data-vendor="openai"]')
+    assert row.select_one("a")["href"] == "/vendors/openai"
+    assert len(row.select("svg.spark polyline")) == 2
+    assert row.select_one(".band").get_text() in {"low", "moderate", "high", "severe"}
+    change = row.select("td.change")[0].get_text()
+    assert change.startswith("+")  # the lawsuit raised stability risk within the week
+    assert page.select_one("section.alerts")
+
+
+def test_dashboard_without_snapshots_says_so(client_as, catalog: Session):
+    page = soup(client_as("viewer").get("/"))
+    assert page.select('tr[data-vendor="anthropic"]')
+    assert "kb score" in page.get_text()
+
+
+def test_vendor_page_shows_facts_breakdown_chart_and_timeline(client_as, catalog: Session):
+    session = catalog
+    openai = vendor(session)
+    event = make_event(session, openai, title="Board ousts CEO", category="leadership-change")
+    make_event(session, openai, title="Dismissed rumour", status="dismissed")
+    page = soup(client_as("viewer").get("/vendors/openai"))
+    assert page.select_one("h1").get_text() == "OpenAI"
+    facts = page.select("table.facts tbody tr")
+    assert len(facts) == 9
+    assert page.select_one('tr[data-fact="open_weights"] a[href^="http"]')
+    stability = page.select_one("#score-stability")
+    refs = [tr["data-ref"] for tr in stability.select("tr[data-kind=event]")]
+    assert str(event.id) in refs
+    assert page.select_one("#score-lock_in tr[data-kind=fact]")
+    assert page.select_one("svg.chart polyline")
+    timeline = [tr.select_one("a").get_text() for tr in page.select("table.timeline tbody tr")]
+    assert timeline == ["Board ousts CEO"]
+
+
+def test_vendor_score_changes_when_an_event_is_confirmed(client_as, catalog: Session):
+    session = catalog
+    openai = vendor(session)
+    viewer = client_as("viewer")
+    before = _score_value(soup(viewer.get("/vendors/openai")), "stability")
+    event = make_event(session, openai, status="suggested", severity=5)
+    assert _score_value(soup(viewer.get("/vendors/openai")), "stability") == before
+    event.status = "confirmed"
+    session.add(event)
+    session.commit()
+    assert _score_value(soup(viewer.get("/vendors/openai")), "stability") > before
+
+
+def test_unknown_vendor_is_404_page(client_as, catalog: Session):
+    response = client_as("viewer").get("/vendors/nope")
+    assert response.status_code == 404
+    assert "no vendor" in soup(response).select_one(".error-detail").get_text()
+
+
+def test_analyst_edits_a_fact_with_source_and_date_and_it_is_audited(client_as, catalog):
+    session = catalog
+    analyst = client_as("analyst")
+    csrf = page_csrf(analyst, "/vendors/openai")
+    response = analyst.post(
+        "/vendors/openai/facts",
+        data={
+            "key": "open_weights",
+            "value": "partial",
+            "source_url": "https://openai.example/open-weights",
+            "checked_at": "2026-11-20",
+            "detail": "gpt-oss released",
+            "csrf_token": csrf,
+        },
+    )
+    page = soup(response)
+    assert "set to partial" in page.select_one(".flash").get_text()
+    row = page.select_one('tr[data-fact="open_weights"]')
+    assert row.select_one(".fact-value").get_text() == "partial"
+    assert "2026-11-20" in row.get_text() and "analyst" in row.get_text()
+    session.expire_all()
+    openai = vendor(session)
+    fact = session.exec(
+        select(VendorFact).where(
+            VendorFact.vendor_id == openai.id, VendorFact.key == "open_weights"
+        )
+    ).one()
+    assert fact.source_url == "https://openai.example/open-weights"
+    assert fact.checked_at == dt.date(2026, 11, 20)
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "vendor_fact.set")).one()
+    assert entry.actor_name.startswith("analyst")
+    assert entry.after["value"] == "partial" and entry.before["key"] == "open_weights"
+
+
+def test_bad_fact_is_refused_with_a_message_and_nothing_changes(client_as, catalog: Session):
+    session = catalog
+    analyst = client_as("analyst")
+    csrf = page_csrf(analyst, "/vendors/openai")
+    openai = vendor(session)
+    before = {
+        f.key: f.value
+        for f in session.exec(select(VendorFact).where(VendorFact.vendor_id == openai.id))
+    }
+    for data, message in (
+        ({"source_url": "ftp://x", "checked_at": "2026-11-20"}, "source URL"),
+        ({"source_url": "https://x.example", "checked_at": "20/11/2026"}, "YYYY-MM-DD"),
+    ):
+        response = analyst.post(
+            "/vendors/openai/facts",
+            data={"key": "open_weights", "value": "yes", "csrf_token": csrf, **data},
+        )
+        assert message in soup(response).select_one(".flash-error").get_text()
+    session.expire_all()
+    after = {
+        f.key: f.value
+        for f in session.exec(select(VendorFact).where(VendorFact.vendor_id == openai.id))
+    }
+    assert after == before
+
+
+def test_viewer_gets_no_fact_form(client_as, catalog: Session):
+    page = soup(client_as("viewer").get("/vendors/openai"))
+    assert page.select_one("form.fact-form") is None
+
+
+def test_feed_health_page_and_dashboard_warning(client_as, session: Session):
+    make_feed(
+        session, name="Healthy", checked_at=utcnow(), last_success_at=utcnow(), last_status=200
+    )
+    make_feed(
+        session,
+        name="Broken",
+        checked_at=utcnow(),
+        last_status=500,
+        last_error="HTTP 500 from server",
+        error_count=3,
+    )
+    viewer = client_as("viewer")
+    page = soup(viewer.get("/feeds"))
+    rows = page.select("table.feeds tbody tr")
+    assert [r["data-state"] for r in rows] == ["failing", "ok"]
+    assert "HTTP 500 from server" in rows[0].get_text()
+    dash = soup(viewer.get("/"))
+    warnings = dash.select(".feed-warnings li")
+    assert len(warnings) == 1 and "Broken" in warnings[0].get_text()
+
+
+def test_vendor_page_lists_recent_reports(client_as, catalog: Session):
+    session = catalog
+    make_item(
+        session, vendor(session), title="OpenAI changes terms", summary="<p>New <b>terms</b></p>"
+    )
+    page = soup(client_as("viewer").get("/vendors/openai"))
+    item = page.select_one("ul.items li[data-item]")
+    assert "OpenAI changes terms" in item.get_text()
+    assert item.select_one(".summary b").get_text() == "terms"
