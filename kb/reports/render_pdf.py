@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 from fpdf import FPDF
 
@@ -43,6 +44,10 @@ _PUNCTUATION = str.maketrans(
         "\u202f": " ",
     }
 )
+# A portfolio PDF is read by people: per vendor it lists the biggest drivers and the newest
+# events only; the HTML, XLSX, JSON and Markdown exports carry every one.
+PORTFOLIO_DRIVERS = 10
+PORTFOLIO_EVENTS = 20
 BAND_RGB = {
     "low": (46, 125, 50),
     "moderate": (181, 137, 0),
@@ -113,26 +118,36 @@ class _Pdf(FPDF):
         self.set_font("helvetica", size=size)
         self.multi_cell(0, 4.2, self.txt(text), new_x="LMARGIN", new_y="NEXT")
 
-    def _wrap(self, text: str, width: float) -> list[str]:
-        """Greedy word wrap of ``text`` into lines no wider than ``width`` mm."""
+    def width_of(self, text: str) -> float:
+        """The width of ``text`` in mm in the current core font (a fast get_string_width)."""
+        assert self.current_font is not None
+        cw: Any = self.current_font.cw
+        return sum(cw.get(ch, 600) for ch in text) * self.font_size_pt * 0.001 / self.k
+
+    def _wrap(self, text: str, width: float, max_lines: int) -> list[str]:
+        """Greedy word wrap of ``text`` into at most ``max_lines`` lines of ``width`` mm (the
+        last one ends with "..." when text was cut)."""
         usable = width - 2 * self.c_margin
-        if self.get_string_width(text) <= usable:
+        if self.width_of(text) <= usable:
             return [text]
         lines: list[str] = []
         line = ""
         for word in text.split(" "):
             candidate = f"{line} {word}" if line else word
-            if self.get_string_width(candidate) <= usable:
+            if self.width_of(candidate) <= usable:
                 line = candidate
                 continue
             if line:
                 lines.append(line)
-            while self.get_string_width(word) > usable and len(word) > 1:
-                cut = max(1, int(len(word) * usable / self.get_string_width(word)))
+            while self.width_of(word) > usable and len(word) > 1:
+                cut = max(1, int(len(word) * usable / self.width_of(word)))
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
         lines.append(line)
+        if len(lines) > max_lines:
+            lines = lines[:max_lines]
+            lines[-1] = lines[-1][: max(0, len(lines[-1]) - 3)] + "..."
         return lines
 
     def grid(
@@ -141,39 +156,44 @@ class _Pdf(FPDF):
         widths: Sequence[float],
         rows: Sequence[Sequence[str]],
         links: Sequence[Sequence[str | None]] | None = None,
-        line_h: float = 3.8,
+        line_h: float = 3.4,
         max_lines: int = 4,
     ) -> None:
-        """A table whose cells wrap (up to ``max_lines`` lines); the header repeats on each page."""
-        self.set_font("helvetica", size=7.5)
+        """A table whose cells wrap (up to ``max_lines`` lines); the header repeats on each page.
+        Drawn with text() and link() rather than cell(): ten times faster on long tables."""
 
         def draw_header() -> None:
             self.set_font("helvetica", "B", 7.5)
             self.set_fill_color(235, 235, 235)
+            x, y = self.l_margin, self.get_y()
             for name, w in zip(header, widths, strict=True):
-                self.cell(w, 5, self.txt(name), border=1, fill=True)
-            self.ln(5)
+                self.rect(x, y, w, 5, style="DF")
+                self.text(x + self.c_margin, y + 3.5, self.txt(name))
+                x += w
+            self.set_xy(self.l_margin, y + 5)
             self.set_font("helvetica", size=7.5)
 
         draw_header()
+        baseline = line_h / 2 + self.font_size * 0.35
         for r, row in enumerate(rows):
             cells = [
-                self._wrap(self.txt(value), w)[:max_lines]
+                self._wrap(self.txt(value), w, max_lines)
                 for value, w in zip(row, widths, strict=True)
             ]
             height = line_h * max(len(c) for c in cells) + 1
             if self.get_y() + height > self.page_break_trigger:
                 self.add_page()
                 draw_header()
-            x, y = self.get_x(), self.get_y()
+            x, y = self.l_margin, self.get_y()
             for c, (lines, w) in enumerate(zip(cells, widths, strict=True)):
                 link = links[r][c] if links is not None else None
                 self.rect(x, y, w, height)
                 if link:
                     self.set_text_color(6, 69, 173)
+                    self.link(x, y, w, height, link)
                 for i, line in enumerate(lines):
-                    self.set_xy(x, y + 0.5 + i * line_h)
-                    self.cell(w, line_h, line, link=link or "")
+                    if line:
+                        self.text(x + self.c_margin, y + 0.5 + i * line_h + baseline, line)
                 if link:
                     self.set_text_color(0, 0, 0)
                 x += w
@@ -264,21 +284,34 @@ def _vendor(pdf: _Pdf, report: Report, v: VendorSection) -> None:
         pdf.score_bar(s, pdf.l_margin, pdf.get_y() + 1, 90)
         pdf.trend(s, 130, y, 66, 14)
         pdf.set_y(max(pdf.get_y() + 5, y + 16))
+    portfolio = report.kind == "portfolio"
     for s in v.scores:
         pdf.heading(f"Drivers of {s.label.lower()} ({t.num(s.value)})", 10)
         if not s.drivers:
             pdf.para("No contributions.")
             continue
+        drivers = s.drivers[:PORTFOLIO_DRIVERS] if portfolio else s.drivers
+        if len(drivers) < len(s.drivers):
+            pdf.para(
+                f"The {len(drivers)} biggest of {len(s.drivers)} drivers; every one is in the "
+                "HTML, XLSX, JSON and Markdown exports and in the vendor report."
+            )
         rows, links = [], []
-        for d in s.drivers:
+        for d in drivers:
             dl = t.driver_links(d)
             rows.append([t.num(d.points), d.kind, d.label, t.day(d.date), dl[0].url if dl else ""])
             links.append([None, None, None, None, dl[0].url if dl else None])
         pdf.grid(["Points", "Kind", "Driver", "Date", "Source"], [14, 12, 86, 18, 56], rows, links)
     pdf.heading("Events timeline", 10)
     if v.events:
+        events = v.events[:PORTFOLIO_EVENTS] if portfolio else v.events
+        if len(events) < len(v.events):
+            pdf.para(
+                f"The {len(events)} newest of {len(v.events)} events; every one is in the "
+                "HTML, XLSX, JSON and Markdown exports and in the vendor report."
+            )
         rows, links = [], []
-        for e in v.events:
+        for e in events:
             el = t.event_links(e)
             rows.append(
                 [

@@ -1,6 +1,7 @@
 """XLSX renderer: sheets Summary, Events, Contributions, Profile facts and Method (openpyxl,
 write-only mode). Dates are ISO strings (YYYY-MM-DD); scores are numbers as stored. Text that
-starts with "=" is stored as text, never as a formula.
+starts with "=" is stored as text, never as a formula; control characters that XML forbids
+are dropped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -76,6 +78,8 @@ FACTS_HEADER = [
 def _row(ws: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
     out: list[Any] = []
     for value in values:
+        if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters XML forbids
         if isinstance(value, str) and value.startswith("="):
             cell = WriteOnlyCell(ws, value=value)
             cell.data_type = "s"

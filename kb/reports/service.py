@@ -313,7 +313,12 @@ def build_report(
 
     current = _snapshots_on(session=session, vendor_ids=ids, day=as_of, now=now)
     if since is not None:
-        previous = _snapshots_on(session=session, vendor_ids=ids, day=since, now=now)
+        previous = {
+            key: PreviousScore(as_of=snap.as_of, value=snap.value, band=snap.band)
+            for key, snap in _snapshots_on(
+                session=session, vendor_ids=ids, day=since, now=now
+            ).items()
+        }
     else:
         previous = _previous_snapshots(session=session, vendor_ids=ids, before=as_of)
     trends = _trends(session=session, vendor_ids=ids, day=as_of)
@@ -327,7 +332,6 @@ def build_report(
         scores = []
         for dim in DIMENSIONS:
             snap = current[(vendor.id, dim)]
-            prev = previous.get((vendor.id, dim))
             scores.append(
                 ScoreLine(
                     dimension=dim,
@@ -338,11 +342,7 @@ def build_report(
                     as_of=snap.as_of,
                     snapshot_id=snap.id,
                     drivers=_drivers(snap.contributions, event_links),
-                    previous=(
-                        PreviousScore(as_of=prev.as_of, value=prev.value, band=prev.band)
-                        if prev is not None
-                        else None
-                    ),
+                    previous=previous.get((vendor.id, dim)),
                     trend=tuple(trends.get((vendor.id, dim), ())),
                 )
             )
@@ -447,8 +447,8 @@ def store_scores(*, session: Session, vendor_ids: Sequence[int], as_of: dt.datet
 
 def _previous_snapshots(
     *, session: Session, vendor_ids: Sequence[int], before: dt.date
-) -> dict[tuple[int, str], ScoreSnapshot]:
-    """The newest snapshot per vendor and dimension stored before ``before`` (the previous
+) -> dict[tuple[int, str], PreviousScore]:
+    """The newest score per vendor and dimension stored before ``before`` (the previous
     report's numbers)."""
     start, _ = _day_bounds(before)
     newest = (
@@ -462,7 +462,13 @@ def _previous_snapshots(
         .subquery()
     )
     query = (
-        select(ScoreSnapshot)
+        sa_select(
+            col(ScoreSnapshot.vendor_id),
+            col(ScoreSnapshot.dimension),
+            col(ScoreSnapshot.as_of),
+            col(ScoreSnapshot.value),
+            col(ScoreSnapshot.band),
+        )
         .join(
             newest,
             (col(ScoreSnapshot.vendor_id) == newest.c.vendor_id)
@@ -471,7 +477,10 @@ def _previous_snapshots(
         )
         .order_by(col(ScoreSnapshot.id))
     )
-    return {(s.vendor_id, s.dimension): s for s in session.exec(query)}
+    return {
+        (vendor_id, dimension): PreviousScore(as_of=as_of, value=value, band=band)
+        for vendor_id, dimension, as_of, value, band in session.connection().execute(query)
+    }
 
 
 def _trends(

@@ -64,7 +64,7 @@ def world(session: Session) -> World:
         session,
         vendors=[acme],
         category=weights_cat,
-        title="Acme releases open weights",
+        title="Acme releases open weights\x0b",
         occurred_at=dt.date(2026, 11, 2),
         direction_stability=0,
         direction_lock_in=-1,
