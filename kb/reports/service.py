@@ -44,6 +44,7 @@ TREND_DAYS = 365
 FORMATS = ("html", "pdf", "xlsx", "csv", "json", "md")
 BINARY_FORMATS = ("pdf", "xlsx")
 SCHEMA_VERSION = "1.0"
+EARLIEST = dt.date(1970, 1, 1)
 
 FACT_LABELS = {
     "open_weights": "Open weights available",
@@ -300,6 +301,8 @@ def build_report(
     as_of = as_of or today
     if as_of > today:
         raise ReportError(f"--as-of {as_of} is in the future")
+    if as_of < EARLIEST or (since is not None and since < EARLIEST):
+        raise ReportError(f"dates must be on or after {EARLIEST.isoformat()}")
     if since is not None and since >= as_of:
         raise ReportError(f"--since {since} must be before the as-of date {as_of}")
     if vendor_slug is not None:

@@ -123,6 +123,8 @@ def test_bad_requests_are_refused_clearly(session: Session, world: World) -> Non
         service.build_report(session=session, vendor_slug="nope", now=NOW)
     with pytest.raises(ReportError, match="in the future"):
         service.build_report(session=session, as_of=dt.date(2026, 11, 24), now=NOW)
+    with pytest.raises(ReportError, match="on or after 1970-01-01"):
+        service.build_report(session=session, as_of=dt.date(1, 1, 1), now=NOW)
     with pytest.raises(ReportError, match="must be before"):
         service.build_report(session=session, as_of=AS_OF, since=AS_OF, now=NOW)
     with pytest.raises(ReportError, match="YYYY-MM-DD"):

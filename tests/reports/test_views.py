@@ -96,3 +96,21 @@ def test_api_with_token(app: FastAPI, session: Session, world: World) -> None:
         assert missing.json()["detail"] == "unknown vendor 'nope'"
         openapi = client.get("/openapi.json").json()
         assert "/api/v1/reports/portfolio" in openapi["paths"]
+
+
+def test_dashboard_and_vendor_page_link_every_format(viewer: TestClient, world: World) -> None:
+    dashboard = BeautifulSoup(viewer.get("/").text, "lxml")
+    nav = dashboard.find("nav", class_="report-downloads")
+    assert nav is not None
+    assert [a["href"] for a in nav.find_all("a")] == [
+        f"/reports/portfolio?format={fmt}" for fmt in ("html", "pdf", "xlsx", "csv", "json", "md")
+    ]
+    page = viewer.get("/vendors/acme")
+    assert page.status_code == 200
+    links = BeautifulSoup(page.text, "lxml").find("nav", class_="report-downloads").find_all("a")
+    assert len(links) == 6
+    for a in links:
+        response = viewer.get(a["href"])
+        assert response.status_code == 200, a["href"]
+        assert response.headers["content-disposition"].startswith("attachment; filename=")
+        assert response.headers["content-disposition"].endswith(f'.{a["data-format"]}"')
