@@ -21,7 +21,8 @@ _AS_OF_HELP = (
     "that day; when there is none, they are computed for that day and stored first."
 )
 _SINCE_HELP = (
-    "Measure changes from the scores stored on this date (default: the previous stored score)."
+    "Measure changes from the scores of this date YYYY-MM-DD (stored that day, else computed "
+    "and stored; default: the previous stored score)."
 )
 
 
