@@ -58,21 +58,31 @@ BAND_RGB = {
 
 def latin1(text: str | None) -> str:
     """Text the core fonts can draw: Latin-1 kept, the rest transliterated or replaced by ?."""
+    return _latin1(text)[0]
+
+
+def _latin1(text: str | None) -> tuple[str, bool]:
+    """(Latin-1 text, whether a character had to become "?")."""
     if not text:
-        return ""
+        return "", False
     try:
         text.encode("latin-1")
-        return text
+        return text, False
     except UnicodeEncodeError:
         pass
     out = []
+    lost = False
     for ch in text.translate(_PUNCTUATION):
         if ord(ch) < 256:
             out.append(ch)
             continue
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
-    return "".join(out)
+        if base and all(ord(c) < 256 for c in base):
+            out.append(base)
+        else:
+            out.append("?")
+            lost = True
+    return "".join(out), lost
 
 
 class _Pdf(FPDF):
@@ -101,9 +111,8 @@ class _Pdf(FPDF):
         self.set_text_color(0, 0, 0)
 
     def txt(self, text: str | None) -> str:
-        out = latin1(text)
-        if text and out != text:
-            self.replaced = True
+        out, lost = _latin1(text)
+        self.replaced = self.replaced or lost
         return out
 
     # ------------------------------------------------------------------ building blocks
