@@ -14,6 +14,19 @@ from kb.web.app import create_app
 from tests.web.factories import login, make_user
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with light parameters: web tests sign in hundreds of times, and the
+    production cost (64 MiB, 3 passes) is deliberately slow."""
+    from argon2 import PasswordHasher
+
+    from kb.users import service as users_service
+
+    monkeypatch.setattr(
+        users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
