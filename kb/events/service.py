@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from kb.audit import service as audit
 from kb.items import service as items_service
+from kb.items.service import no_nul
 from kb.models import (
     Category,
     Event,
@@ -107,13 +108,17 @@ class EventFilters:
     q: str | None = None
     include_merged: bool = False
 
+    def __post_init__(self) -> None:
+        for name in ("status", "category", "vendor", "tag"):
+            object.__setattr__(self, name, no_nul(getattr(self, name)))
+
 
 # --------------------------------------------------------------------------- validation
 
 
 def normalize_tag(tag: str) -> str:
     """A free tag as stored: trimmed, single-spaced, lower-case; refused when empty or long."""
-    value = _SPACES.sub(" ", (tag or "").strip()).lower()
+    value = _SPACES.sub(" ", (no_nul(tag) or "").strip()).lower()
     if not value:
         raise EventError("a tag cannot be empty")
     if len(value) > MAX_TAG:
@@ -122,7 +127,7 @@ def normalize_tag(tag: str) -> str:
 
 
 def _check_title(title: str | None) -> str:
-    value = _SPACES.sub(" ", (title or "").strip())
+    value = _SPACES.sub(" ", (no_nul(title) or "").strip())
     if not value:
         raise EventError("an event needs a title")
     if len(value) > MAX_TITLE:
@@ -179,6 +184,7 @@ def _check_date(value: Any) -> dt.date:
 
 def category_by_value(*, session: Session, value: str) -> Category:
     """The taxonomy category with this value; EventError when there is none."""
+    value = no_nul(value) or ""
     category = session.exec(select(Category).where(Category.value == value)).first()
     if category is None:
         raise EventError(f"unknown category {value!r}")
@@ -339,7 +345,7 @@ def create_event(
             category.direction_lock_in if direction_lock_in is None else direction_lock_in,
             "direction_lock_in",
         ),
-        note=(note or "").strip() or None,
+        note=(no_nul(note) or "").strip() or None,
         created_by_id=actor.id if isinstance(actor, User) else None,
     )
     if vendor_ids is None:
@@ -411,7 +417,7 @@ def update_event(
         elif key in ("direction_stability", "direction_lock_in"):
             values[key] = _check_direction(value, key)
         elif key == "note":
-            values["note"] = (value or "").strip() or None
+            values["note"] = (no_nul(value) or "").strip() or None
         elif key == "vendor_ids":
             values["vendor_ids"] = _check_vendors(session, value or [])
     new_vendors = values.pop("vendor_ids", None)

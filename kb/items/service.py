@@ -39,6 +39,11 @@ class ItemError(ValueError):
     """An item query or change was refused; the message says why."""
 
 
+def no_nul(value: str | None) -> str | None:
+    """Text without NUL characters (PostgreSQL refuses them in text; they are never meant)."""
+    return value.replace("\x00", "") if value is not None else None
+
+
 @dataclass(frozen=True)
 class InboxFilters:
     """What the inbox shows. ``status`` None or "all" means every status."""
@@ -50,6 +55,10 @@ class InboxFilters:
     date_from: dt.date | None = None  # published on or after (UTC)
     date_to: dt.date | None = None  # published on or before (UTC)
     q: str | None = None  # full-text search
+
+    def __post_init__(self) -> None:
+        for name in ("status", "vendor", "category"):
+            object.__setattr__(self, name, no_nul(getattr(self, name)))
 
 
 @dataclass(frozen=True)

@@ -13,4 +13,9 @@ ROUTER_MODULES = [
     "kb.taxonomy.views",
     "kb.vendors.api_views",
     "kb.reports.views",
+    "kb.items.views",
+    "kb.items.api_views",
+    "kb.events.views",
+    "kb.events.api_views",
+    "kb.search.views",
 ]
