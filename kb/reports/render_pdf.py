@@ -266,6 +266,45 @@ def _summary(pdf: _Pdf, report: Report) -> None:
     )
 
 
+def _chart(pdf: _Pdf, report: Report) -> None:
+    """Bars of every vendor's two scores on a 0-100 scale (S = stability, L = lock-in)."""
+    pdf.heading("Scores by vendor", 11)
+    label_w, bar_w, row_h = 55.0, 110.0, 7.0
+    x0 = pdf.l_margin + label_w
+
+    def axis(y: float) -> None:
+        pdf.set_font("helvetica", size=6.5)
+        pdf.set_draw_color(215, 215, 215)
+        for tick in (0, 25, 50, 75, 100):
+            x = x0 + bar_w * tick / 100
+            pdf.text(x - 1.5, y, str(tick))
+        pdf.set_draw_color(0, 0, 0)
+
+    axis(pdf.get_y() + 2)
+    pdf.set_y(pdf.get_y() + 3)
+    for v in report.vendors:
+        if pdf.get_y() + row_h > pdf.page_break_trigger:
+            pdf.add_page()
+            axis(pdf.get_y() + 2)
+            pdf.set_y(pdf.get_y() + 3)
+        y = pdf.get_y()
+        pdf.set_font("helvetica", size=7.5)
+        pdf.text(pdf.l_margin, y + 4.2, pdf.txt(v.name)[:40])
+        for j, s in enumerate(v.scores[:2]):
+            yy = y + 0.6 + j * 3.0
+            w = bar_w * max(0.0, min(s.value, 100.0)) / 100
+            pdf.set_fill_color(*BAND_RGB.get(s.band, (90, 90, 90)))
+            if w > 0:
+                pdf.rect(x0, yy, w, 2.6, style="F")
+            pdf.set_font("helvetica", size=6)
+            pdf.text(x0 + w + 1.5, yy + 2.2, f"{'S' if j == 0 else 'L'} {t.num(s.value)}")
+        pdf.set_draw_color(225, 225, 225)
+        pdf.line(x0, y, x0, y + row_h)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_y(y + row_h)
+    pdf.ln(2)
+
+
 def _vendor(pdf: _Pdf, report: Report, v: VendorSection) -> None:
     if report.kind == "portfolio" or pdf.get_y() > 200:
         pdf.add_page()
@@ -388,6 +427,8 @@ def render(report: Report) -> bytes:
     notice_page, notice_y = pdf.page, pdf.get_y()
     pdf.ln(6)
     _summary(pdf, report)
+    if report.kind == "portfolio" and report.vendors:
+        _chart(pdf, report)
     for v in report.vendors:
         _vendor(pdf, report, v)
     if pdf.get_y() > 230:
