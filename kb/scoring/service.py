@@ -38,6 +38,7 @@ from kb.models import (
     utcnow,
 )
 from kb.scoring import model
+from kb.scoring import queries as queries_mod
 from kb.scoring.model import EventRow, EventTotals, FactRow, VendorScore
 from kb.scoring.weights import ScoringWeights, load_weights
 
@@ -166,12 +167,13 @@ def _event_rows(
     vendor_ids: Sequence[int],
     statuses: Sequence[str],
     overrides: Mapping[int, str],
+    event_ids: Sequence[int] | None = None,
 ) -> dict[int, list[EventRow]]:
-    """Every counted event of the vendors as plain rows, per vendor."""
+    """The counted events of the vendors (all, or only ``event_ids``) as plain rows."""
     status_ok: ColumnElement[bool] = T_EVENT.status.in_(list(statuses))
     if overrides:
         status_ok = or_(status_ok, T_EVENT.id.in_(list(overrides)))
-    query = (
+    base = (
         select(
             T_EV.vendor_id,
             T_EVENT.id,
@@ -191,18 +193,23 @@ def _event_rows(
         .join(_table(Category), T_CAT.id == T_EVENT.category_id)
         .where(
             and_(
-                T_EV.vendor_id.in_(list(vendor_ids)),
                 T_EVENT.merged_into_id.is_(None),
                 T_EVENT.occurred_at <= day,
                 status_ok,
             )
         )
     )
+    if event_ids is None:
+        queries = [base.where(T_EV.vendor_id.in_(list(vendor_ids)))]
+    else:  # driven by the event ids; the vendors are filtered below
+        queries = [base.where(T_EV.event_id.in_(chunk)) for chunk in queries_mod.chunks(event_ids)]
+    wanted = set(vendor_ids)
     raw = []
-    for r in session.execute(query):
-        status = overrides.get(r[1], r[3])
-        if status in statuses:
-            raw.append((r, status))
+    for query in queries:
+        for r in session.execute(query):
+            status = overrides.get(r[1], r[3])
+            if status in statuses and r[0] in wanted:
+                raw.append((r, status))
     grades, urls = _event_sources(session, [r[1] for r, _s in raw])
     out: dict[int, list[EventRow]] = defaultdict(list)
     for r, status in raw:
@@ -255,13 +262,23 @@ def compute_scores(
     if not vendors:
         return {}
     facts = _facts(session, vendors)
-    events = _event_rows(
-        session,
+    filters = queries_mod.Filters(
         day=day,
+        statuses=tuple(statuses),
+        include_ids=tuple(sorted(k for k, v in overrides.items() if v in statuses)),
+        exclude_ids=tuple(sorted(k for k, v in overrides.items() if v not in statuses)),
+        vendor_ids=None if vendor_ids is None else tuple(v.id for v in vendors),
+    )
+    agg = queries_mod.aggregate_events(session=session, filters=filters, weights=weights)
+    events = _listed_events(
+        session,
+        agg=agg,
+        filters=filters,
+        weights=weights,
         vendor_ids=[v.id for v in vendors],
-        statuses=statuses,
         overrides=overrides,
     )
+    zero = {d: EventTotals() for d in model.DIMENSIONS}
     return {
         v.id: model.score_vendor(
             vendor_id=v.id,
@@ -271,9 +288,60 @@ def compute_scores(
             facts=facts[v.id],
             events=events.get(v.id, []),
             weights=weights,
+            totals=agg.totals.get(v.id, zero),
         )
         for v in vendors
     }
+
+
+def _listed_events(
+    session: Session,
+    *,
+    agg: queries_mod.Aggregate,
+    filters: queries_mod.Filters,
+    weights: ScoringWeights,
+    vendor_ids: Sequence[int],
+    overrides: Mapping[int, str],
+) -> dict[int, list[EventRow]]:
+    """The events each vendor's contributions list may show: all of them for a vendor with no
+    more than top_n events per dimension and sign, else the candidates that can reach its
+    top-N threshold (found from the histogram of |c|, loaded by one bounded query)."""
+    top_n = weights.contributions.top_n
+    small: list[int] = []
+    big: list[int] = []
+    limits: dict[tuple[str, int], float] = {}
+    for vid in vendor_ids:
+        classes = {
+            (dim, sign): queries_mod.threshold(hist, top_n)
+            for (v, dim, sign), hist in agg.histograms.items()
+            if v == vid
+        }
+        if not classes:
+            continue
+        if any(t == 0 for t in classes.values()):
+            small.append(vid)
+            continue
+        big.append(vid)
+        for key, t in classes.items():
+            limits[key] = min(limits.get(key, t), t)
+    kwargs: dict[str, Any] = {
+        "day": filters.day,
+        "statuses": filters.statuses,
+        "overrides": overrides,
+    }
+    out: dict[int, list[EventRow]] = {}
+    if small:
+        out.update(_event_rows(session, vendor_ids=small, **kwargs))
+    if big:
+        rows = queries_mod.candidate_events(
+            session=session, filters=filters, weights=weights, thresholds=limits, vendor_ids=big
+        )
+        top = queries_mod.top_events(rows, top_n)
+        ids = sorted({i for ids in top.values() for i in ids})
+        for vid, events in _event_rows(session, vendor_ids=big, event_ids=ids, **kwargs).items():
+            keep = set(top.get(vid, ()))
+            out[vid] = [e for e in events if e.event_id in keep]
+    return out
 
 
 def contributions_json(score: model.DimensionScore) -> list[dict[str, Any]]:

@@ -1,0 +1,281 @@
+"""The heavy SQL of scoring: every event's contribution computed in the database and summed
+per vendor in one pass, so a full rescore never moves events into Python one by one.
+
+Two queries, written for SQLite and PostgreSQL alike (same arithmetic, same inputs):
+
+- :func:`aggregate_events` returns, per vendor and dimension, the sums of the positive and
+  negative contributions and the number of events that count, plus a histogram of |c| (four
+  buckets per halving) used to find each vendor's top-N threshold;
+- :func:`candidate_events` returns the events whose |c| can reach a threshold (an upper
+  bound computed per event, no joins), so only the top N of each vendor are loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from kb.scoring.model import EventTotals
+from kb.scoring.weights import GRADES, ScoringWeights
+
+LN2 = math.log(2)
+BUCKETS_PER_HALVING = 4
+# Buckets of b below 2**-4 are merged: top-N events are rarely that faint.
+MIN_BUCKET = -4 * 4
+_BUCKET_SCALE = BUCKETS_PER_HALVING / LN2
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def bucket_floor(bucket: int) -> float:
+    """The smallest |c| that falls in histogram bucket ``bucket``."""
+    return math.exp(bucket / _BUCKET_SCALE)
+
+
+@dataclass
+class Aggregate:
+    """Per vendor and dimension: totals, and the |c| histogram per sign."""
+
+    totals: dict[int, dict[str, EventTotals]] = field(default_factory=dict)
+    # (vendor, dimension, sign) -> {smallest |c| of a bucket: events}
+    histograms: dict[tuple[int, str, int], dict[float, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which events count: status, merged, date, what-if overrides, vendors."""
+
+    day: dt.date
+    statuses: tuple[str, ...]
+    include_ids: tuple[int, ...] = ()  # overridden to a counted status
+    exclude_ids: tuple[int, ...] = ()  # overridden to a status that does not count
+    vendor_ids: tuple[int, ...] | None = None
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _day_number(dialect: str, column: str) -> str:
+    """Whole days since 1970-01-01 (SQLite: via julianday; exact for date-only values)."""
+    if dialect == "sqlite":
+        return f"(julianday({column}) - 2440587.5)"
+    return f"({column} - DATE '1970-01-01')"
+
+
+def _fence(dialect: str) -> str:
+    """Keeps the database from inlining a subquery (and evaluating expressions twice)."""
+    return "LIMIT -1" if dialect == "sqlite" else "OFFSET 0"
+
+
+def _where(filters: Filters, params: dict[str, Any], *, sqlite: bool) -> tuple[str, list[Any]]:
+    """The event filter and its expanding bind parameters."""
+    params["day"] = filters.day.isoformat() if sqlite else filters.day
+    params["statuses"] = list(filters.statuses)
+    expanding: list[Any] = [bindparam("statuses", expanding=True)]
+    status = "e.status IN :statuses"
+    if filters.exclude_ids:
+        status += " AND e.id NOT IN :exclude_ids"
+        params["exclude_ids"] = list(filters.exclude_ids)
+        expanding.append(bindparam("exclude_ids", expanding=True))
+    if filters.include_ids:
+        status = f"({status}) OR e.id IN :include_ids"
+        params["include_ids"] = list(filters.include_ids)
+        expanding.append(bindparam("include_ids", expanding=True))
+    where = f"e.merged_into_id IS NULL AND e.occurred_at <= :day AND ({status})"
+    return where, expanding
+
+
+def _reliability_case(weights: ScoringWeights, column: str, params: dict[str, Any]) -> str:
+    """SQL for the reliability multiplier of a grade column (bound values, no literals)."""
+    rel = weights.reliability
+    for g in GRADES:
+        params[f"rel_{g}"] = float(rel.grades[g])
+    params["rel_default"] = float(rel.grades[rel.default_grade])
+    whens = " ".join(f"WHEN '{g}' THEN :rel_{g}" for g in GRADES)
+    return (
+        f"(CASE WHEN {column} IS NULL THEN :rel_default "
+        f"ELSE (CASE upper({column}) {whens} ELSE :rel_F END) END)"
+    )
+
+
+def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeights) -> Aggregate:
+    """Sum every counted event's contribution per vendor and dimension, in one pass.
+
+    SQL groups by (vendor, category, directions, bucket of b) where ``b = severity/5 *
+    confidence * reliability * decay`` and sums ``b``; since ``c = direction * weight * b``
+    with one weight per category, Python turns the few group rows into exact totals per sign
+    and a histogram of |c| (buckets below ``MIN_BUCKET`` are merged into one)."""
+    dialect = _dialect(session)
+    params: dict[str, Any] = {
+        "as_of_day": (filters.day - _EPOCH).days,
+        "ln2": LN2,
+        "bk": _BUCKET_SCALE,
+        "min_bucket": MIN_BUCKET,
+    }
+    where, expanding = _where(filters, params, sqlite=dialect == "sqlite")
+    vendor_filter = ""
+    if filters.vendor_ids is not None:
+        vendor_filter = "WHERE ev.vendor_id IN :vendor_ids"
+        params["vendor_ids"] = list(filters.vendor_ids)
+        expanding.append(bindparam("vendor_ids", expanding=True))
+    sqlite = dialect == "sqlite"
+    event_from = "event AS e NOT INDEXED" if sqlite else "event AS e"
+    join = "CROSS JOIN" if sqlite else "JOIN"
+    fence = _fence(dialect)
+    day_num = _day_number(dialect, "x.occurred_at")
+    rel_case = _reliability_case(weights, "x.grade", params)
+    # Only constant SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+SELECT v, k, ds, dl, CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END AS bucket,
+  count(*) AS n, sum(b) AS sum_b
+FROM (
+  SELECT ev.vendor_id AS v, y.k AS k, y.ds AS ds, y.dl AS dl, y.b AS b,
+    CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) ELSE :min_bucket - 1 END AS bb
+  FROM (
+    SELECT x.id AS id, x.category_id AS k, x.direction_stability AS ds,
+      x.direction_lock_in AS dl,
+      x.severity / 5.0 * x.confidence * {rel_case}
+        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
+    FROM (
+      SELECT e.id AS id, e.category_id AS category_id, e.severity AS severity,
+        e.confidence AS confidence, e.occurred_at AS occurred_at,
+        e.direction_stability AS direction_stability,
+        e.direction_lock_in AS direction_lock_in, min(f.reliability) AS grade
+      FROM {event_from}
+      LEFT JOIN event_item ei ON ei.event_id = e.id
+      LEFT JOIN item_source s ON s.item_id = ei.item_id
+      LEFT JOIN feed f ON f.id = s.feed_id
+      WHERE {where}
+      GROUP BY e.id {fence}
+    ) x {join} category c ON c.id = x.category_id {fence}
+  ) y {join} event_vendor ev ON ev.event_id = y.id {vendor_filter} {fence}
+) z GROUP BY v, k, ds, dl, CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END"""  # noqa: S608
+    query = text(sql).bindparams(*expanding)
+    category_weights = {
+        r[0]: (float(r[1]), float(r[2]))
+        for r in session.execute(text("SELECT id, weight_stability, weight_lock_in FROM category"))
+    }
+    agg = Aggregate()
+    sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    for v, k, ds, dl, bucket, n, sum_b in session.execute(query, params):
+        bucket, n = int(bucket), int(n)
+        if bucket < MIN_BUCKET:  # b == 0: no contribution
+            continue
+        ws, wl = category_weights[k]
+        floor_b = 0.0 if bucket == MIN_BUCKET else bucket_floor(bucket)
+        for dim, factor in (("stability", ds * ws), ("lock_in", dl * wl)):
+            if factor == 0:
+                continue
+            sign = 1 if factor > 0 else -1
+            sums[(v, dim, sign)].append(factor * float(sum_b))
+            counts[(v, dim)] += n
+            hist = agg.histograms.setdefault((v, dim, sign), {})
+            key = abs(factor) * floor_b
+            hist[key] = hist.get(key, 0) + n
+    vendors = {key[0] for key in counts}
+    for v in vendors:
+        agg.totals[v] = {
+            dim: EventTotals(
+                positive=math.fsum(sums.get((v, dim, 1), [])),
+                negative=math.fsum(sums.get((v, dim, -1), [])),
+                count=counts.get((v, dim), 0),
+            )
+            for dim in ("stability", "lock_in")
+        }
+    return agg
+
+
+def threshold(histogram: dict[float, int], top_n: int) -> float:
+    """The smallest |c| an event needs to be among the ``top_n`` largest (a bucket floor);
+    0 when there are no more than ``top_n`` events above the merged lowest bucket."""
+    seen = 0
+    for floor_c in sorted(histogram, reverse=True):
+        seen += histogram[floor_c]
+        if seen >= top_n:
+            return floor_c
+    return 0.0
+
+
+def candidate_events(
+    *,
+    session: Session,
+    filters: Filters,
+    weights: ScoringWeights,
+    thresholds: dict[tuple[str, int], float],
+    vendor_ids: Sequence[int],
+) -> list[tuple[int, int, float, float]]:
+    """(event id, vendor id, c stability, c lock-in) of the counted events of ``vendor_ids``
+    whose |c| may reach the threshold of its dimension and sign (``thresholds[(dimension,
+    sign)]``). One scan filters on an upper bound of |c| (best reliability, no joins); only
+    the events that pass are joined to their vendors and feeds."""
+    dialect = _dialect(session)
+    params: dict[str, Any] = {
+        "as_of_day": (filters.day - _EPOCH).days,
+        "ln2": LN2,
+        "rel_max": max(weights.reliability.grades.values()),
+        "vendor_ids": list(vendor_ids),
+    }
+    where, expanding = _where(filters, params, sqlite=dialect == "sqlite")
+    expanding.append(bindparam("vendor_ids", expanding=True))
+    conditions = []
+    for (dim, sign), value in sorted(thresholds.items()):
+        name = f"t_{dim}_{'p' if sign > 0 else 'n'}"
+        params[name] = value * (1 - 1e-9)
+        col = "ws" if dim == "stability" else "wl"
+        conditions.append(f"(u.{col} * {sign} > 0 AND abs(u.{col}) * u.b * :rel_max >= :{name})")
+    if not conditions:
+        return []
+    sqlite = dialect == "sqlite"
+    event_from = "event AS e NOT INDEXED" if sqlite else "event AS e"
+    join = "CROSS JOIN" if sqlite else "JOIN"
+    day_num = _day_number(dialect, "e.occurred_at")
+    rel_case = _reliability_case(weights, "g.grade", params)
+    # Only constant SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+SELECT g.id, ev.vendor_id, g.ws * g.b * {rel_case}, g.wl * g.b * {rel_case} FROM (
+  SELECT u.id AS id, u.ws AS ws, u.wl AS wl, u.b AS b,
+    (SELECT min(f.reliability) FROM event_item ei
+     JOIN item_source s ON s.item_id = ei.item_id JOIN feed f ON f.id = s.feed_id
+     WHERE ei.event_id = u.id) AS grade
+  FROM (
+    SELECT e.id AS id,
+      e.direction_stability * c.weight_stability AS ws,
+      e.direction_lock_in * c.weight_lock_in AS wl,
+      e.severity / 5.0 * e.confidence
+        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
+    FROM {event_from} {join} category c ON c.id = e.category_id
+    WHERE {where} {_fence(dialect)}
+  ) u WHERE {" OR ".join(conditions)} {_fence(dialect)}
+) g {join} event_vendor ev ON ev.event_id = g.id
+WHERE ev.vendor_id IN :vendor_ids"""  # noqa: S608
+    query = text(sql).bindparams(*expanding)
+    return [(r[0], r[1], float(r[2]), float(r[3])) for r in session.execute(query, params)]
+
+
+def top_events(rows: Sequence[tuple[int, int, float, float]], top_n: int) -> dict[int, list[int]]:
+    """Per vendor, the ids of the events among the ``top_n`` largest |c| of any of its
+    (dimension, sign) classes; ties broken by event id, so the choice is deterministic."""
+    classes: dict[tuple[int, int, int], list[tuple[float, int]]] = defaultdict(list)
+    for event_id, vendor_id, cs, cl in rows:
+        for dim, c in ((0, cs), (1, cl)):
+            if c != 0:
+                classes[(vendor_id, dim, 1 if c > 0 else -1)].append((abs(c), -event_id))
+    out: dict[int, set[int]] = defaultdict(set)
+    for (vendor_id, _dim, _sign), values in classes.items():
+        for _c, neg_id in heapq.nlargest(top_n, values):
+            out[vendor_id].add(-neg_id)
+    return {v: sorted(ids) for v, ids in out.items()}
+
+
+def chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
+    """``ids`` in lists of at most ``size`` (for IN clauses)."""
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
