@@ -138,7 +138,7 @@ SELECT v, k, ds, dl, CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END AS 
   count(*) AS n, sum(b) AS sum_b
 FROM (
   SELECT ev.vendor_id AS v, y.k AS k, y.ds AS ds, y.dl AS dl, y.b AS b,
-    CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) ELSE :min_bucket - 1 END AS bb
+    CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) END AS bb
   FROM (
     SELECT x.id AS id, x.category_id AS k, x.direction_stability AS ds,
       x.direction_lock_in AS dl,
@@ -167,9 +167,9 @@ FROM (
     sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
     counts: dict[tuple[int, str], int] = defaultdict(int)
     for v, k, ds, dl, bucket, n, sum_b in session.execute(query, params):
-        bucket, n = int(bucket), int(n)
-        if bucket < MIN_BUCKET:  # b == 0: no contribution
+        if bucket is None:  # b == 0: no contribution
             continue
+        bucket, n = int(bucket), int(n)
         ws, wl = category_weights[k]
         floor_b = 0.0 if bucket == MIN_BUCKET else bucket_floor(bucket)
         for dim, factor in (("stability", ds * ws), ("lock_in", dl * wl)):
