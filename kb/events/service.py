@@ -195,6 +195,9 @@ def _check_vendors(session: Session, vendor_ids: Iterable[int]) -> list[int]:
     wanted = sorted({int(v) for v in vendor_ids})
     if not wanted:
         return []
+    bad = [v for v in wanted if not 0 < v <= items_service.MAX_ID]
+    if bad:
+        raise EventError(f"no such vendor: {', '.join(str(v) for v in bad[:20])}")
     found = set(session.exec(select(col(Vendor.id)).where(col(Vendor.id).in_(wanted))))
     missing = [v for v in wanted if v not in found]
     if missing:
@@ -203,7 +206,7 @@ def _check_vendors(session: Session, vendor_ids: Iterable[int]) -> list[int]:
 
 
 def _get(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+    event = session.get(Event, event_id) if 0 < event_id <= items_service.MAX_ID else None
     if event is None:
         raise EventError(f"no event with id {event_id}")
     return event
@@ -714,7 +717,7 @@ def list_events(
 
 def get_event(*, session: Session, event_id: int) -> EventDetail | None:
     """An event with everything its page shows, or None."""
-    event = session.get(Event, event_id)
+    event = session.get(Event, event_id) if 0 < event_id <= items_service.MAX_ID else None
     if event is None:
         return None
     row = _rows(session, [event])[0]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
 
 from kb.events import service as events
-from kb.items.views import clean, parse_date, parse_int
+from kb.items.views import clean, parse_date, parse_page
 from kb.scoring import service as scoring
 from kb.web.deps import Analyst, DbSession, Viewer
 from kb.web.templating import redirect, render
@@ -59,9 +59,7 @@ def events_page(
         q=clean(q),
         include_merged=bool(clean(merged)),
     )
-    result = events.list_events(
-        session=session, filters=filters, page=parse_int(page, "page", errors) or 1
-    )
+    result = events.list_events(session=session, filters=filters, page=parse_page(page, errors))
     return render(
         request,
         "events/list.html",

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, exists, func, true, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, true, update
 from sqlmodel import Session, col, select
 
 from kb.audit import service as audit
@@ -33,6 +33,7 @@ from kb.pagination import Page, clamp, offset
 from kb.search import service as search
 
 ITEM_STATUSES = tuple(s.value for s in ItemStatus)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 class ItemError(ValueError):
@@ -155,7 +156,9 @@ def _conditions(session: Session, filters: InboxFilters) -> list[ColumnElement[b
                 col(Category.value) == filters.category,
             )
         )
-    if filters.feed_id is not None:
+    if filters.feed_id is not None and not 0 < filters.feed_id <= MAX_ID:
+        conds.append(false())
+    elif filters.feed_id is not None:
         conds.append(
             exists().where(
                 col(ItemSource.item_id) == col(Item.id), col(ItemSource.feed_id) == filters.feed_id
@@ -288,7 +291,7 @@ def feeds_of(*, session: Session, item_ids: Iterable[int]) -> dict[int, list[Fee
 
 def get_item(*, session: Session, item_id: int) -> ItemDetail | None:
     """An item with its sources, matched vendors, suggested categories and events; or None."""
-    item = session.get(Item, item_id)
+    item = session.get(Item, item_id) if 0 < item_id <= MAX_ID else None
     if item is None:
         return None
     row = attach_details(session=session, items=[item])[0]
@@ -312,6 +315,9 @@ def existing_ids(*, session: Session, item_ids: Iterable[int]) -> list[int]:
     wanted = sorted({int(i) for i in item_ids})
     if not wanted:
         return []
+    bad = [i for i in wanted if not 0 < i <= MAX_ID]
+    if bad:
+        raise ItemError(f"no such item: {', '.join(str(i) for i in bad[:20])}")
     found = set(session.exec(select(col(Item.id)).where(col(Item.id).in_(wanted))))
     missing = [i for i in wanted if i not in found]
     if missing:

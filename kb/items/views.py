@@ -22,15 +22,24 @@ MAX_GROUPS_SHOWN = 10
 BULK_ACTIONS = ("dismiss", "create-event", "attach")
 
 
+MAX_PAGE = 1_000_000
+
+
 def parse_int(value: str | None, name: str, errors: list[str]) -> int | None:
     """An optional whole number from a query string; a bad one is reported, not fatal."""
     if value is None or not value.strip():
         return None
     try:
-        return int(value)
+        number = int(value[:20])
     except ValueError:
         errors.append(f"{name}: not a whole number ({value[:40]!r}); ignored")
         return None
+    return number
+
+
+def parse_page(value: str | None, errors: list[str]) -> int:
+    """A page number from a query string: 1 when missing or bad, at most MAX_PAGE."""
+    return min(max(1, parse_int(value, "page", errors) or 1), MAX_PAGE)
 
 
 def parse_date(value: str | None, name: str, errors: list[str]) -> dt.date | None:
@@ -107,7 +116,7 @@ def inbox_page(
     result = items.inbox(
         session=session,
         filters=filters,
-        page=parse_int(page, "page", errors) or 1,
+        page=parse_page(page, errors),
         per_page=parse_int(per_page, "per_page", errors),
     )
     candidates = items.group_candidates(session=session, filters=filters)

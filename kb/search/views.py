@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kb.items.views import parse_int
+from kb.items.views import parse_page
 from kb.search import service as search
 from kb.web.deps import DbSession, Viewer
 from kb.web.templating import render
@@ -26,7 +26,7 @@ def search_page(
     results = search.search(
         session=session,
         q=(q or "")[: search.MAX_QUERY_CHARS],
-        page=parse_int(page, "page", errors) or 1,
+        page=parse_page(page, errors),
     )
     return render(
         request,
