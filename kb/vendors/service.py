@@ -26,6 +26,7 @@ from kb.models import (
     VendorFact,
     utcnow,
 )
+from kb.pagination import Page, clamp, offset
 from kb.vendors.schemas import FACT_KEYS
 
 EDITABLE_VENDOR_FIELDS = (
@@ -166,14 +167,24 @@ class VendorEventRow:
 
 
 def events_of(
-    *, session: Session, vendor_id: int, limit: int = 100, include_dismissed: bool = False
-) -> list[VendorEventRow]:
-    """The events concerning a vendor, newest first (merged-away events left out)."""
-    items = (
-        sa_select(col(EventItem.event_id), func.count().label("n"))
-        .group_by(col(EventItem.event_id))
-        .subquery()
-    )
+    *,
+    session: Session,
+    vendor_id: int,
+    page: int = 1,
+    per_page: int = 25,
+    include_dismissed: bool = False,
+) -> Page[VendorEventRow]:
+    """One page of the events concerning a vendor, newest first (merged-away events left out)."""
+    page, per_page = clamp(page, per_page)
+    where = [col(EventVendor.vendor_id) == vendor_id, col(Event.merged_into_id).is_(None)]
+    if not include_dismissed:
+        where.append(col(Event.status) != EventStatus.dismissed)
+    total = session.execute(
+        sa_select(func.count())
+        .select_from(EventVendor)
+        .join(Event, col(Event.id) == col(EventVendor.event_id))
+        .where(*where)
+    ).scalar_one()
     query = (
         sa_select(
             col(Event.id),
@@ -185,18 +196,40 @@ def events_of(
             col(Event.status),
             col(Event.direction_stability),
             col(Event.direction_lock_in),
-            func.coalesce(items.c.n, 0),
         )
         .join(EventVendor, col(EventVendor.event_id) == col(Event.id))
         .join(Category, col(Category.id) == col(Event.category_id))
-        .outerjoin(items, items.c.event_id == col(Event.id))
-        .where(col(EventVendor.vendor_id) == vendor_id, col(Event.merged_into_id).is_(None))
+        .where(*where)
         .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
-        .limit(limit)
+        .limit(per_page)
+        .offset(offset(page, per_page))
     )
-    if not include_dismissed:
-        query = query.where(col(Event.status) != EventStatus.dismissed)
-    return [VendorEventRow(*row) for row in session.execute(query)]
+    found = list(session.execute(query))
+    counts: dict[int, int] = {}
+    if found:
+        ids = [row[0] for row in found]
+        count_query = (
+            sa_select(col(EventItem.event_id), func.count())
+            .where(col(EventItem.event_id).in_(ids))
+            .group_by(col(EventItem.event_id))
+        )
+        counts = {int(r[0]): int(r[1]) for r in session.execute(count_query)}
+    rows = [
+        VendorEventRow(
+            id=row[0],
+            title=row[1],
+            category=row[2],
+            category_label=row[3],
+            severity=row[4],
+            occurred_at=row[5],
+            status=row[6],
+            direction_stability=row[7],
+            direction_lock_in=row[8],
+            items=counts.get(row[0], 0),
+        )
+        for row in found
+    ]
+    return Page(items=rows, page=page, per_page=per_page, total=int(total))
 
 
 def recent_items_of(*, session: Session, vendor_id: int, limit: int = 20) -> list[Item]:
@@ -211,24 +244,46 @@ def recent_items_of(*, session: Session, vendor_id: int, limit: int = 20) -> lis
     return list(session.exec(query))
 
 
+@dataclass(frozen=True)
+class ScorePoint:
+    """One stored score value (a snapshot without its contributions)."""
+
+    as_of: dt.datetime
+    value: float
+    band: str
+    confidence: float
+
+
 def score_series(
     *, session: Session, since: dt.datetime, vendor_ids: list[int] | None = None
-) -> dict[int, dict[str, list[tuple[dt.datetime, float]]]]:
-    """Stored score values per vendor and dimension since a time, oldest first (for trend
-    lines; reads only the columns it draws, never the contributions)."""
+) -> dict[int, dict[str, list[ScorePoint]]]:
+    """Stored scores per vendor and dimension since a time, oldest first (for trend lines and
+    the dashboard; reads only these columns, never the contributions)."""
     query = (
         sa_select(
             col(ScoreSnapshot.vendor_id),
             col(ScoreSnapshot.dimension),
             col(ScoreSnapshot.as_of),
             col(ScoreSnapshot.value),
+            col(ScoreSnapshot.band),
+            col(ScoreSnapshot.confidence),
         )
         .where(col(ScoreSnapshot.as_of) >= since)
         .order_by(col(ScoreSnapshot.as_of), col(ScoreSnapshot.id))
     )
     if vendor_ids is not None:
         query = query.where(col(ScoreSnapshot.vendor_id).in_(vendor_ids))
-    out: dict[int, dict[str, list[tuple[dt.datetime, float]]]] = {}
-    for vendor_id, dimension, as_of, value in session.execute(query):
-        out.setdefault(vendor_id, {}).setdefault(dimension, []).append((as_of, value))
+    out: dict[int, dict[str, list[ScorePoint]]] = {}
+    for vendor_id, dimension, as_of, value, band, confidence in session.execute(query):
+        point = ScorePoint(as_of=as_of, value=value, band=band, confidence=confidence)
+        out.setdefault(vendor_id, {}).setdefault(dimension, []).append(point)
     return out
+
+
+def snapshot_version(*, session: Session) -> tuple[int, int]:
+    """(newest snapshot id, snapshot count): changes whenever snapshots are added or removed,
+    so pages may cache what they derive from snapshots."""
+    row = session.execute(
+        sa_select(func.max(col(ScoreSnapshot.id)), func.count()).select_from(ScoreSnapshot)
+    ).one()
+    return int(row[0] or 0), int(row[1])

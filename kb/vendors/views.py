@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from kb.feeds import health
 from kb.models import Vendor, utcnow
 from kb.scoring import service as scoring
+from kb.scoring.model import DimensionScore
 from kb.vendors import service as vendors
 from kb.vendors.schemas import FACT_KEYS
 from kb.web import svg
@@ -33,6 +35,8 @@ FACT_LABELS = {
 }
 TREND_DAYS = 90
 CHART_DAYS = 365
+SCOREBOARD_SECONDS = 60.0
+BREAKDOWN_ROWS = 12
 
 
 def _vendor_or_404(session: DbSession, slug: str) -> Vendor:
@@ -42,26 +46,53 @@ def _vendor_or_404(session: DbSession, slug: str) -> Vendor:
     return vendor
 
 
+def _scoreboard(request: Request, session: DbSession) -> dict[str, Any]:
+    """What the dashboard derives from stored snapshots, cached per process until snapshots
+    change (or for a minute, as "since last week" moves with the clock)."""
+    version = vendors.snapshot_version(session=session)
+    cached = getattr(request.app.state, "scoreboard", None)
+    now = time.monotonic()
+    if cached and cached[0] == version and now - cached[1] < SCOREBOARD_SECONDS:
+        return cached[2]
+    latest = scoring.latest_snapshots(session=session)
+    board = {
+        "latest": {
+            vid: {
+                dim: vendors.ScorePoint(
+                    as_of=s.as_of, value=s.value, band=s.band, confidence=s.confidence
+                )
+                for dim, s in dims.items()
+            }
+            for vid, dims in latest.items()
+        },
+        "change": scoring.change_since(session=session, days=7),
+        "series": vendors.score_series(
+            session=session, since=utcnow() - dt.timedelta(days=TREND_DAYS)
+        ),
+        "alerts": scoring.recent_alerts(session=session, limit=10),
+    }
+    request.app.state.scoreboard = (version, now, board)
+    return board
+
+
 @router.get("/")
 def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
     """All vendors with their latest stored scores, trend, weekly change, alerts, feed warnings."""
-    latest = scoring.latest_snapshots(session=session)
-    change = scoring.change_since(session=session, days=7)
-    series = vendors.score_series(session=session, since=utcnow() - dt.timedelta(days=TREND_DAYS))
+    board = _scoreboard(request, session)
     rows: list[dict[str, Any]] = []
     for vendor in vendors.list_vendors(session=session):
         assert vendor.id is not None
         dims = {}
         for dim in DIMENSIONS:
-            snap = latest.get(vendor.id, {}).get(dim)
-            points = series.get(vendor.id, {}).get(dim, [])
+            snap = board["latest"].get(vendor.id, {}).get(dim)
+            points = board["series"].get(vendor.id, {}).get(dim, [])
             dims[dim] = {
                 "value": snap.value if snap else None,
                 "band": snap.band if snap else None,
                 "confidence": snap.confidence if snap else None,
-                "change": change.get(vendor.id, {}).get(dim),
+                "change": board["change"].get(vendor.id, {}).get(dim),
                 "spark": svg.sparkline(
-                    [v for _, v in points],
+                    [p.value for p in points],
                     color=svg.COLORS[dim],
                     label=f"{vendor.name} {svg.LABELS[dim]}, last {TREND_DAYS} days",
                 ),
@@ -74,7 +105,7 @@ def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
             r["vendor"].name.casefold(),
         )
     )
-    as_of = max((s.as_of for d in latest.values() for s in d.values()), default=None)
+    as_of = max((p.as_of for d in board["latest"].values() for p in d.values()), default=None)
     feeds = [f for f in health.feed_health(session=session, with_counts=False) if f.warning]
     return render(
         request,
@@ -82,7 +113,7 @@ def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
         {
             "rows": rows,
             "as_of": as_of,
-            "alerts": scoring.recent_alerts(session=session, limit=10),
+            "alerts": board["alerts"],
             "feed_warnings": feeds,
             "trend_days": TREND_DAYS,
         },
@@ -100,8 +131,21 @@ def vendor_list(request: Request, session: DbSession, user: Viewer) -> Response:
     return render(request, "vendors/list.html", {"rows": rows})
 
 
+def _breakdown(score: DimensionScore) -> dict[str, Any]:
+    shown = score.contributions[:BREAKDOWN_ROWS]
+    rest = score.contributions[BREAKDOWN_ROWS:]
+    return {
+        "score": score,
+        "shown": shown,
+        "rest_count": len(rest),
+        "rest_points": sum(c.points for c in rest),
+    }
+
+
 @router.get("/vendors/{slug}")
-def vendor_page(request: Request, slug: str, session: DbSession, user: Viewer) -> Response:
+def vendor_page(
+    request: Request, slug: str, session: DbSession, user: Viewer, page: int = 1
+) -> Response:
     """One vendor: profile facts, live score breakdown, trend chart, events and reports."""
     vendor = _vendor_or_404(session, slug)
     assert vendor.id is not None
@@ -112,7 +156,7 @@ def vendor_page(request: Request, slug: str, session: DbSession, user: Viewer) -
     ).get(vendor.id, {})
     lines = {}
     for dim in DIMENSIONS:
-        points = list(series.get(dim, []))
+        points = [(p.as_of, p.value) for p in series.get(dim, [])]
         points.append((score.as_of, score.dimension(dim).value))  # the live value ends the line
         lines[dim] = points
     facts = vendors.facts_of(session=session, vendor_id=vendor.id)
@@ -122,15 +166,15 @@ def vendor_page(request: Request, slug: str, session: DbSession, user: Viewer) -
         {
             "vendor": vendor,
             "score": score,
-            "dimensions": [score.stability, score.lock_in],
+            "dimensions": [_breakdown(score.stability), _breakdown(score.lock_in)],
             "chart": svg.trend_chart(lines, title=f"{vendor.name}: scores, last year"),
             "facts": facts,
             "missing_facts": [k for k in FACT_KEYS if k not in {f.key for f in facts}],
             "fact_keys": FACT_KEYS,
             "fact_labels": FACT_LABELS,
             "aliases": vendors.aliases_of(session=session, vendor_id=vendor.id),
-            "events": vendors.events_of(session=session, vendor_id=vendor.id),
-            "items": vendors.recent_items_of(session=session, vendor_id=vendor.id),
+            "events": vendors.events_of(session=session, vendor_id=vendor.id, page=page),
+            "items": vendors.recent_items_of(session=session, vendor_id=vendor.id, limit=10),
             "today": utcnow().date().isoformat(),
         },
     )

@@ -177,3 +177,30 @@ def test_vendor_page_lists_recent_reports(client_as, catalog: Session):
     item = page.select_one("ul.items li[data-item]")
     assert "OpenAI changes terms" in item.get_text()
     assert item.select_one(".summary b").get_text() == "terms"
+
+
+def test_vendor_events_are_paginated(client_as, catalog: Session):
+    session = catalog
+    openai = vendor(session)
+    for i in range(30):
+        make_event(session, openai, title=f"Event {i:02d}", days_ago=i + 1, severity=2)
+    viewer = client_as("viewer")
+    first = soup(viewer.get("/vendors/openai"))
+    assert len(first.select("table.timeline tbody tr")) == 25
+    assert first.select_one("table.timeline a").get_text() == "Event 00"
+    nxt = first.select_one("#events .pagination a[rel=next]")["href"]
+    second = soup(viewer.get(nxt))
+    titles = [a.get_text() for a in second.select("table.timeline tbody tr a")]
+    assert titles == [f"Event {i:02d}" for i in range(25, 30)]
+
+
+def test_dashboard_shows_new_snapshots_at_once(client_as, catalog: Session):
+    session = catalog
+    viewer = client_as("viewer")
+    assert (
+        soup(viewer.get("/")).select_one('tr[data-vendor="openai"] td.score').get_text() == "\u2013"
+    )
+    scoring.snapshot_scores(session=session)
+    session.commit()
+    cell = soup(viewer.get("/")).select_one('tr[data-vendor="openai"] td.score').get_text()
+    assert float(cell) >= 0
