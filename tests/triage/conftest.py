@@ -1,4 +1,4 @@
-"""Triage view tests reuse the web fixtures: the real app on the test database and clients
-signed in per role (tests/web/conftest.py)."""
+"""Triage view tests reuse the web fixtures: the real app on the test database, clients signed
+in per role, and light argon2 parameters (tests/web/conftest.py)."""
 
-from tests.web.conftest import app, client, client_as  # noqa: F401
+from tests.web.conftest import app, client, client_as, quick_password_hashing  # noqa: F401

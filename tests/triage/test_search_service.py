@@ -103,8 +103,12 @@ def test_index_follows_updates_and_deletes(session: Session, corpus: dict) -> No
     assert search.search_events(session=session, q="copyright")[0].total == 0
 
 
-@pytest.mark.parametrize("q", WEIRD)
-def test_weird_queries_never_error(session: Session, corpus: dict, q: str) -> None:
+def test_weird_queries_never_error(session: Session, corpus: dict) -> None:
+    for q in WEIRD:
+        check_query(session, q)
+
+
+def check_query(session: Session, q: str) -> None:
     results = search.search(session=session, q=q)
     assert results.items.total >= 0 and results.events.total >= 0
     # the same text as an inbox or events-list filter
