@@ -203,15 +203,16 @@ def render(report: Report) -> bytes:
                     ],
                 )
             )
-    method.append([report.title])
-    method.append([f"As of {report.as_of.isoformat()}"])
-    method.append(
-        [f"Change since {report.since.isoformat() if report.since else 'the previous score'}"]
-    )
-    method.append([f"Model version {', '.join(report.model_versions) or 'n/a'}"])
-    method.append([f"Generated {t.stamp(report.generated_at)}"])
-    for paragraph in report.method:
-        method.append([paragraph])
+    since = report.since.isoformat() if report.since else "the previous score"
+    for line in (
+        report.title,
+        f"As of {report.as_of.isoformat()}",
+        f"Change since {since}",
+        f"Model version {', '.join(report.model_versions) or 'n/a'}",
+        f"Generated {t.stamp(report.generated_at)}",
+        *report.method,
+    ):
+        method.append(_row(method, [line]))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
