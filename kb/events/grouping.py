@@ -19,6 +19,7 @@ import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 STOP_WORDS = frozenset(
@@ -109,6 +110,7 @@ class SuggestedGroup:
         return len(self.item_ids)
 
 
+@lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     """A very light English stemmer: enough to make "sue", "sues", "sued" and "suing" meet."""
     for suffix in ("ing", "ed", "es", "s"):
@@ -122,8 +124,10 @@ def _stem(word: str) -> str:
 
 def normalize_title(title: str) -> frozenset[str]:
     """The set of significant, lightly stemmed, accent-free lower-case words of a title."""
-    folded = unicodedata.normalize("NFKD", title.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = title.lower()
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = (w for w in _WORD.findall(folded) if w not in STOP_WORDS)
     return frozenset(_stem(w) for w in words if len(w) > 1 or w.isdigit())
 

@@ -764,12 +764,25 @@ def list_vendor_refs(*, session: Session) -> list[VendorRef]:
     ]
 
 
-def open_events(*, session: Session, limit: int = 200) -> list[EventRow]:
-    """Recent events that are not merged away, for the inbox's "attach to event" choice."""
+@dataclass(frozen=True)
+class EventChoice:
+    """An event offered in a form's choice (attach to, merge into)."""
+
+    id: int
+    title: str
+    occurred_at: dt.date
+
+
+def open_events(*, session: Session, limit: int = 100) -> list[EventChoice]:
+    """The latest events that are neither dismissed nor merged away, for "attach to event" and
+    "merge into" choices (one light query)."""
     query = (
-        select(Event)
+        select(col(Event.id), col(Event.title), col(Event.occurred_at))
         .where(col(Event.merged_into_id).is_(None), col(Event.status) != "dismissed")
         .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
         .limit(limit)
     )
-    return _rows(session, list(session.exec(query)))
+    return [
+        EventChoice(id=int(i or 0), title=title, occurred_at=day)
+        for i, title, day in session.exec(query)
+    ]

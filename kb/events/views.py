@@ -172,9 +172,7 @@ def event_page(request: Request, event_id: int, session: DbSession, user: Viewer
         "events/detail.html",
         {
             "d": detail,
-            "merge_targets": [
-                r for r in events.open_events(session=session) if r.event.id != event_id
-            ],
+            "merge_targets": [r for r in events.open_events(session=session) if r.id != event_id],
             **_form_context(session),
         },
     )

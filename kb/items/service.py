@@ -7,14 +7,18 @@ suggested categories and feeds of just those items (no lazy loads from templates
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, true, update
+from sqlalchemy import ColumnElement, and_, false, func, true, update
 from sqlmodel import Session, col, select
 
 from kb.audit import service as audit
+from kb.events import grouping
 from kb.models import (
     Category,
     Event,
@@ -140,30 +144,27 @@ def _conditions(session: Session, filters: InboxFilters) -> list[ColumnElement[b
         if filters.status not in ITEM_STATUSES:
             raise ItemError(f"status must be one of: all, {', '.join(ITEM_STATUSES)}")
         conds.append(col(Item.status) == filters.status)
+    # IN (sub-query) rather than EXISTS: its cost follows the number of matches, not the
+    # size of the table (a rare vendor would otherwise scan every item).
     if filters.vendor:
-        conds.append(
-            exists().where(
-                col(ItemVendor.item_id) == col(Item.id),
-                col(ItemVendor.vendor_id) == col(Vendor.id),
-                col(Vendor.slug) == filters.vendor,
-            )
+        by_vendor = (
+            select(col(ItemVendor.item_id))
+            .join(Vendor, col(Vendor.id) == col(ItemVendor.vendor_id))
+            .where(col(Vendor.slug) == filters.vendor)
         )
+        conds.append(col(Item.id).in_(by_vendor))
     if filters.category:
-        conds.append(
-            exists().where(
-                col(ItemCategory.item_id) == col(Item.id),
-                col(ItemCategory.category_id) == col(Category.id),
-                col(Category.value) == filters.category,
-            )
+        by_category = (
+            select(col(ItemCategory.item_id))
+            .join(Category, col(Category.id) == col(ItemCategory.category_id))
+            .where(col(Category.value) == filters.category)
         )
+        conds.append(col(Item.id).in_(by_category))
     if filters.feed_id is not None and not 0 < filters.feed_id <= MAX_ID:
         conds.append(false())
     elif filters.feed_id is not None:
-        conds.append(
-            exists().where(
-                col(ItemSource.item_id) == col(Item.id), col(ItemSource.feed_id) == filters.feed_id
-            )
-        )
+        by_feed = select(col(ItemSource.item_id)).where(col(ItemSource.feed_id) == filters.feed_id)
+        conds.append(col(Item.id).in_(by_feed))
     if filters.date_from:
         conds.append(col(Item.published_at) >= _day_start(filters.date_from))
     if filters.date_to:
@@ -371,9 +372,10 @@ def mark_triaged(*, session: Session, item_ids: Iterable[int], actor: User | str
     )
 
 
-def feeds_for_filter(*, session: Session) -> list[Feed]:
+def feeds_for_filter(*, session: Session) -> list[FeedRef]:
     """Every feed by name, for the inbox filter."""
-    return list(session.exec(select(Feed).order_by(Feed.name)))
+    query = select(col(Feed.id), col(Feed.name)).order_by(col(Feed.name))
+    return [FeedRef(feed_id=int(i or 0), name=name) for i, name in session.exec(query)]
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,7 @@ def group_candidates(
     session: Session,
     filters: InboxFilters | None = None,
     days: int = 14,
-    limit: int = 2000,
+    limit: int = 500,
 ) -> list[GroupCandidate]:
     """The newest inbox items (at most ``limit``, published in the last ``days`` days before the
     newest one) as plain rows for the grouping of similar stories."""
@@ -432,3 +434,67 @@ def group_candidates(
         )
         for item_id, title, published_at in rows
     ]
+
+
+class GroupCache:
+    """A small, time-limited memo of suggested groups per inbox filter (keep one per app).
+
+    The key includes the number of matching items and the newest item id, so dismissing,
+    triaging or ingesting items recomputes at once; other edits show within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 64) -> None:
+        self.ttl, self.size = ttl, size
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None or time.monotonic() - hit[0] > self.ttl:
+                return None
+            return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            if len(self._data) >= self.size:
+                oldest = min(self._data, key=lambda k: self._data[k][0])
+                del self._data[oldest]
+            self._data[key] = (time.monotonic(), value)
+
+
+@dataclass(frozen=True)
+class SuggestedGroups:
+    """Suggested groups and the titles of their items."""
+
+    groups: list[grouping.SuggestedGroup]
+    titles: dict[int, str]
+
+
+def suggested_groups(
+    *,
+    session: Session,
+    filters: InboxFilters | None = None,
+    total: int | None = None,
+    cache: GroupCache | None = None,
+    max_groups: int = 10,
+) -> SuggestedGroups:
+    """Groups of inbox items that report the same story (see kb.events.grouping), over the
+    newest matching items; memoized in ``cache`` when given (``total``: the inbox count)."""
+    filters = filters or InboxFilters()
+    key = None
+    if cache is not None:
+        newest = session.exec(select(func.max(Item.id))).one()
+        key = (filters, total, newest)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    candidates = group_candidates(session=session, filters=filters)
+    groups = grouping.suggest_groups(candidates)[:max_groups]
+    wanted = {i for g in groups for i in g.item_ids}
+    result = SuggestedGroups(
+        groups=groups, titles={c.id: c.title for c in candidates if c.id in wanted}
+    )
+    if cache is not None:
+        cache.put(key, result)
+    return result

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
 
-from kb.events import grouping
 from kb.events import service as events
 from kb.items import service as items
 from kb.models import ItemStatus
@@ -119,9 +118,16 @@ def inbox_page(
         page=parse_page(page, errors),
         per_page=parse_int(per_page, "per_page", errors),
     )
-    candidates = items.group_candidates(session=session, filters=filters)
-    groups = grouping.suggest_groups(candidates)[:MAX_GROUPS_SHOWN]
-    titles = {c.id: c.title for c in candidates}
+    cache = getattr(request.app.state, "triage_group_cache", None)
+    if cache is None:
+        cache = request.app.state.triage_group_cache = items.GroupCache()
+    suggested = items.suggested_groups(
+        session=session,
+        filters=filters,
+        total=result.total,
+        cache=cache,
+        max_groups=MAX_GROUPS_SHOWN,
+    )
     vendor_refs = events.list_vendor_refs(session=session)
     vendor_names = {v.id: v.name for v in vendor_refs}
     return render(
@@ -131,8 +137,8 @@ def inbox_page(
             "page": result,
             "filters": filters,
             "errors": errors,
-            "groups": groups,
-            "group_titles": titles,
+            "groups": suggested.groups,
+            "group_titles": suggested.titles,
             "vendor_names": vendor_names,
             "vendors": vendor_refs,
             "categories": events.list_categories(session=session),

@@ -158,3 +158,29 @@ def test_group_candidates(session: Session, inbox_world: dict) -> None:
     # the newest inbox item is at BASE_TIME; "old" is 3 days before: outside the window
     assert [r.id for r in rows] == [w["new"].id, w["mid"].id]
     assert rows[1].vendor_ids == frozenset({w["xai"].id}) and rows[0].vendor_ids == frozenset()
+
+
+def test_suggested_groups_memoized_until_the_inbox_changes(session: Session) -> None:
+    vendor = make_vendor(session, slug="acme", name="Acme")
+    a = make_item(session, title="Acme sued over data leak", vendors=[vendor])
+    b = make_item(session, title="Acme sued over the data leak", vendors=[vendor])
+    session.commit()
+    cache = items.GroupCache(ttl=60)
+
+    def groups() -> list[tuple[int, ...]]:
+        total = items.inbox(session=session).total
+        found = items.suggested_groups(session=session, total=total, cache=cache)
+        return [g.item_ids for g in found.groups]
+
+    assert groups() == [(a.id, b.id)]
+    first = items.suggested_groups(session=session, total=2, cache=cache)
+    assert items.suggested_groups(session=session, total=2, cache=cache) is first  # memoized
+    assert first.titles == {a.id: a.title, b.id: b.title}
+    items.dismiss_items(session=session, item_ids=[b.id], actor="x")
+    session.commit()
+    assert groups() == []  # the count changed: recomputed
+    c = make_item(session, title="Acme sued over a data leak", vendors=[vendor])
+    items.dismiss_items(session=session, item_ids=[a.id], actor="x")
+    d = make_item(session, title="Acme is sued over data leak", vendors=[vendor])
+    session.commit()
+    assert groups() == [(c.id, d.id)]  # same count, newer items: recomputed
