@@ -148,3 +148,33 @@ def test_pages_have_no_inline_script_or_style(client, session: Session):
             assert not script.get_text(strip=True)
         assert not doc.find_all("style")
         assert not doc.find_all(attrs={"style": True})
+
+
+def test_csrf_checked_on_multipart_and_json_posts(client, session: Session):
+    make_user(session, username="vera", role="viewer")
+    token = csrf_from(client.get("/login").text)
+    files = {"name": (None, "x")}
+    assert client.post("/tokens", files=files, follow_redirects=False).status_code == 403
+    ok = client.post(
+        "/login",
+        files={
+            "username": (None, "vera"),
+            "password": (None, PASSWORD),
+            "csrf_token": (None, token),
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    assert client.post("/logout", json={"a": 1}, follow_redirects=False).status_code == 403
+
+
+def test_api_token_last_used_is_recorded(client, session: Session):
+    from kb.models import ApiToken
+    from kb.users import tokens
+
+    user = make_user(session, username="vera", role="viewer")
+    row, secret = tokens.create_token(session=session, user=user, name="t")
+    session.commit()
+    assert client.get("/api/v1/vendors", headers={"Authorization": f"Bearer {secret}"}).is_success
+    session.expire_all()
+    assert session.get(ApiToken, row.id).last_used_at is not None
