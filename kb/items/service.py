@@ -38,6 +38,7 @@ from kb.search import service as search
 
 ITEM_STATUSES = tuple(s.value for s in ItemStatus)
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+COUNT_CAP = 10_000  # inbox totals are counted up to this (shown as "more than")
 
 
 class ItemError(ValueError):
@@ -183,12 +184,15 @@ def inbox(
     page: int = 1,
     per_page: int | None = None,
 ) -> Page[InboxRow]:
-    """Items matching the filters, newest first, one page, with their vendors/categories/feeds."""
+    """Items matching the filters, newest first, one page, with their vendors/categories/feeds.
+    The total is counted up to COUNT_CAP + 1 (more than COUNT_CAP: show "more than")."""
     filters = filters or InboxFilters()
     page, per_page = clamp(page, per_page)
     conds = _conditions(session, filters)
     where = and_(*conds) if conds else true()
-    total = session.exec(select(func.count()).select_from(Item).where(where)).one()
+    # Counted up to COUNT_CAP + 1: the cost of the count stays bounded on a huge inbox.
+    capped = select(col(Item.id)).where(where).limit(COUNT_CAP + 1).subquery()
+    total = session.exec(select(func.count()).select_from(capped)).one()
     query = (
         select(Item)
         .where(where)

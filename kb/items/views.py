@@ -145,6 +145,7 @@ def inbox_page(
             "feeds": items.feeds_for_filter(session=session),
             "open_events": events.open_events(session=session),
             "statuses": ("all", *items.ITEM_STATUSES),
+            "count_cap": items.COUNT_CAP,
             "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         },
     )

@@ -24,6 +24,7 @@ from kb.models import Event, Item
 from kb.pagination import Page, clamp, offset
 
 COUNT_CAP = 10_000
+DENSE_MATCHES = 5_000  # above this many matches, SQLite walks the date index instead
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 # Bare words that are operators in one engine's syntax and stop words in the other's.
@@ -127,7 +128,16 @@ def item_match(*, session: Session, q: str | None) -> ColumnElement[bool] | None
         sub = text("SELECT rowid FROM item_fts WHERE item_fts MATCH :item_q").bindparams(
             item_q=parsed.fts5
         )
-        return col(Item.id).in_(sub)
+        # SQLite cannot know how many rows match. Few: look them up by id and sort them.
+        # Many: ``id + 0`` keeps the id index out, so the query walks the date index in
+        # order and stops once the page is full.
+        many = session.execute(
+            text(
+                "SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH :q LIMIT :n) m"
+            ),
+            {"q": parsed.fts5, "n": DENSE_MATCHES + 1},
+        ).scalar_one()
+        return (col(Item.id) + 0 if many > DENSE_MATCHES else col(Item.id)).in_(sub)
     return _pg_match(PG_ITEM_TSV, parsed)
 
 

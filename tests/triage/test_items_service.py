@@ -184,3 +184,25 @@ def test_suggested_groups_memoized_until_the_inbox_changes(session: Session) -> 
     d = make_item(session, title="Acme is sued over data leak", vendors=[vendor])
     session.commit()
     assert groups() == [(c.id, d.id)]  # same count, newer items: recomputed
+
+
+def test_text_filter_dense_path_and_capped_count(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.search import service as search
+
+    made = [
+        make_item(session, title=f"Pricing change {n}", published_at=BASE_TIME + dt.timedelta(n))
+        for n in range(6)
+    ]
+    make_item(session, title="Other news", published_at=BASE_TIME + dt.timedelta(days=9))
+    session.commit()
+    expected = [i.id for i in reversed(made)]
+    for dense in (1_000, 1):  # few matches: look up by id; many: walk the date index
+        monkeypatch.setattr(search, "DENSE_MATCHES", dense)
+        page = items.inbox(session=session, filters=items.InboxFilters(q="pricing"))
+        assert ids(page) == expected and page.total == 6
+    monkeypatch.setattr(items, "COUNT_CAP", 3)
+    page = items.inbox(session=session, per_page=2)
+    assert page.total == 4  # "more than 3"
+    assert len(page.items) == 2
