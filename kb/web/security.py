@@ -167,9 +167,12 @@ class SecurityHeadersMiddleware:
             return
         path = scope.get("path", "")
         https = scope.get("scheme") == "https"
+        started = False
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
@@ -185,7 +188,14 @@ class SecurityHeadersMiddleware:
                     ]
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Answer an unexpected error here, with the headers, before it propagates to the
+            # server's error handling (which then only logs it).
+            if not started:
+                await _plain_response(scope, send_wrapper, 500, "Internal server error.")
+            raise
 
 
 def install(app: Any, settings: Settings) -> None:

@@ -178,3 +178,17 @@ def test_api_token_last_used_is_recorded(client, session: Session):
     assert client.get("/api/v1/vendors", headers={"Authorization": f"Bearer {secret}"}).is_success
     session.expire_all()
     assert session.get(ApiToken, row.id).last_used_at is not None
+
+
+def test_server_error_still_carries_the_security_headers(app):
+    from starlette.testclient import TestClient
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/boom-for-test", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom-for-test")
+    assert response.status_code == 500
+    assert response.text == "Internal server error."
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
