@@ -205,18 +205,69 @@ def threshold(histogram: dict[float, int], top_n: int) -> float:
     return 0.0
 
 
+def _class_condition(classes: set[tuple[str, int]] | dict[tuple[str, int], float]) -> str:
+    parts = []
+    for dim, sign in sorted(classes):
+        col = "ws" if dim == "stability" else "wl"
+        cond = f"u.{col} * {sign} > 0"
+        if isinstance(classes, dict):
+            name = f"t_{dim}_{'p' if sign > 0 else 'n'}"
+            cond += f" AND abs(u.{col}) * u.b * :rel_max >= :{name}"
+        parts.append(f"({cond})")
+    return " OR ".join(parts)
+
+
+def _candidates_sql(dialect: str, *, where: str, keep: str, by_vendor: bool, rel_case: str) -> str:
+    """Per-event c for the events that pass ``keep`` (grades looked up only for those)."""
+    sqlite = dialect == "sqlite"
+    join = "CROSS JOIN" if sqlite else "JOIN"
+    fence = _fence(dialect)
+    day_num = _day_number(dialect, "e.occurred_at")
+    if by_vendor:  # driven by the vendors' links (index on event_vendor.vendor_id)
+        source = f"event_vendor ev {join} event e ON e.id = ev.event_id"
+        where = f"ev.vendor_id IN :vendor_ids AND {where}"
+        vendor_col, tail = "ev.vendor_id AS v,", ""
+    else:  # one scan of the events; only those that pass are joined to their vendors
+        source = "event AS e NOT INDEXED" if sqlite else "event AS e"
+        vendor_col = "NULL AS v,"
+        tail = f"{join} event_vendor ev ON ev.event_id = g.id WHERE ev.vendor_id IN :vendor_ids"
+    vendor_out = "g.v" if by_vendor else "ev.vendor_id"
+    # Only constant SQL fragments are interpolated; every value is a bound parameter.
+    return f"""
+SELECT g.id, {vendor_out}, g.ws * g.b * {rel_case}, g.wl * g.b * {rel_case} FROM (
+  SELECT u.id AS id, u.v AS v, u.ws AS ws, u.wl AS wl, u.b AS b,
+    (SELECT min(f.reliability) FROM event_item ei
+     JOIN item_source s ON s.item_id = ei.item_id JOIN feed f ON f.id = s.feed_id
+     WHERE ei.event_id = u.id) AS grade
+  FROM (
+    SELECT e.id AS id, {vendor_col}
+      e.direction_stability * c.weight_stability AS ws,
+      e.direction_lock_in * c.weight_lock_in AS wl,
+      e.severity / 5.0 * e.confidence
+        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
+    FROM {source} {join} category c ON c.id = e.category_id
+    WHERE {where} {fence}
+  ) u WHERE {keep} {fence}
+) g {tail}"""  # noqa: S608
+
+
 def candidate_events(
     *,
     session: Session,
     filters: Filters,
     weights: ScoringWeights,
-    thresholds: dict[tuple[str, int], float],
     vendor_ids: Sequence[int],
+    thresholds: dict[tuple[str, int], float] | None = None,
+    classes: set[tuple[str, int]] | None = None,
 ) -> list[tuple[int, int, float, float]]:
-    """(event id, vendor id, c stability, c lock-in) of the counted events of ``vendor_ids``
-    whose |c| may reach the threshold of its dimension and sign (``thresholds[(dimension,
-    sign)]``). One scan filters on an upper bound of |c| (best reliability, no joins); only
-    the events that pass are joined to their vendors and feeds."""
+    """(event id, vendor id, c stability, c lock-in) of counted events of ``vendor_ids``.
+
+    With ``thresholds`` ({(dimension, sign): |c|}): the events whose |c| may reach it, from
+    one scan that filters on an upper bound of |c| (best reliability, no joins); only those
+    are joined to vendors and feeds. With ``classes`` ({(dimension, sign)}): every event of
+    those classes, reached through the vendors' links (for vendors with few such events)."""
+    if not vendor_ids or not (thresholds or classes):
+        return []
     dialect = _dialect(session)
     params: dict[str, Any] = {
         "as_of_day": (filters.day - _EPOCH).days,
@@ -226,37 +277,16 @@ def candidate_events(
     }
     where, expanding = _where(filters, params, sqlite=dialect == "sqlite")
     expanding.append(bindparam("vendor_ids", expanding=True))
-    conditions = []
-    for (dim, sign), value in sorted(thresholds.items()):
-        name = f"t_{dim}_{'p' if sign > 0 else 'n'}"
-        params[name] = value * (1 - 1e-9)
-        col = "ws" if dim == "stability" else "wl"
-        conditions.append(f"(u.{col} * {sign} > 0 AND abs(u.{col}) * u.b * :rel_max >= :{name})")
-    if not conditions:
-        return []
-    sqlite = dialect == "sqlite"
-    event_from = "event AS e NOT INDEXED" if sqlite else "event AS e"
-    join = "CROSS JOIN" if sqlite else "JOIN"
-    day_num = _day_number(dialect, "e.occurred_at")
+    if thresholds:
+        for (dim, sign), value in thresholds.items():
+            params[f"t_{dim}_{'p' if sign > 0 else 'n'}"] = value * (1 - 1e-9)
+        keep = _class_condition(thresholds)
+    else:
+        keep = _class_condition(classes or set())
     rel_case = _reliability_case(weights, "g.grade", params)
-    # Only constant SQL fragments are interpolated; every value is a bound parameter.
-    sql = f"""
-SELECT g.id, ev.vendor_id, g.ws * g.b * {rel_case}, g.wl * g.b * {rel_case} FROM (
-  SELECT u.id AS id, u.ws AS ws, u.wl AS wl, u.b AS b,
-    (SELECT min(f.reliability) FROM event_item ei
-     JOIN item_source s ON s.item_id = ei.item_id JOIN feed f ON f.id = s.feed_id
-     WHERE ei.event_id = u.id) AS grade
-  FROM (
-    SELECT e.id AS id,
-      e.direction_stability * c.weight_stability AS ws,
-      e.direction_lock_in * c.weight_lock_in AS wl,
-      e.severity / 5.0 * e.confidence
-        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
-    FROM {event_from} {join} category c ON c.id = e.category_id
-    WHERE {where} {_fence(dialect)}
-  ) u WHERE {" OR ".join(conditions)} {_fence(dialect)}
-) g {join} event_vendor ev ON ev.event_id = g.id
-WHERE ev.vendor_id IN :vendor_ids"""  # noqa: S608
+    sql = _candidates_sql(
+        dialect, where=where, keep=keep, by_vendor=not thresholds, rel_case=rel_case
+    )
     query = text(sql).bindparams(*expanding)
     return [(r[0], r[1], float(r[2]), float(r[3])) for r in session.execute(query, params)]
 
@@ -276,6 +306,6 @@ def top_events(rows: Sequence[tuple[int, int, float, float]], top_n: int) -> dic
     return {v: sorted(ids) for v, ids in out.items()}
 
 
-def chunks(ids: Sequence[int], size: int = 500) -> list[list[int]]:
+def chunks(ids: Sequence[int], size: int = 5000) -> list[list[int]]:
     """``ids`` in lists of at most ``size`` (for IN clauses)."""
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]

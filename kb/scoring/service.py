@@ -43,6 +43,9 @@ from kb.scoring.model import EventRow, EventTotals, FactRow, VendorScore
 from kb.scoring.weights import ScoringWeights, load_weights
 
 STATUSES = tuple(s.value for s in EventStatus)
+# Up to this many counted (vendor, event) links, every event is loaded and listed by the model
+# directly; above it, only each vendor's top-N candidates are loaded.
+FETCH_ALL_LIMIT = 10_000
 
 
 def _table(model_class: Any) -> Table:
@@ -136,8 +139,8 @@ def _event_sources(
     grades: dict[int, str] = {}
     urls: dict[int, str] = {}
     ids = sorted(set(event_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
         query = (
             select(T_EI.event_id, func.min(T_FEED.reliability))
             .join(_table(ItemSource), T_SRC.item_id == T_EI.item_id)
@@ -303,44 +306,43 @@ def _listed_events(
     vendor_ids: Sequence[int],
     overrides: Mapping[int, str],
 ) -> dict[int, list[EventRow]]:
-    """The events each vendor's contributions list may show: all of them for a vendor with no
-    more than top_n events per dimension and sign, else the candidates that can reach its
-    top-N threshold (found from the histogram of |c|, loaded by one bounded query)."""
+    """The events each vendor's contributions list may show. Few events in all: every one.
+    Else, per vendor, dimension and sign, the top_n largest |c|: the histogram of |c| gives
+    each class its threshold; one scan finds the events that may reach the lowest threshold
+    of their class, and a vendor with no more than top_n events of a class gets them all."""
     top_n = weights.contributions.top_n
-    small: list[int] = []
-    big: list[int] = []
-    limits: dict[tuple[str, int], float] = {}
-    for vid in vendor_ids:
-        classes = {
-            (dim, sign): queries_mod.threshold(hist, top_n)
-            for (v, dim, sign), hist in agg.histograms.items()
-            if v == vid
-        }
-        if not classes:
-            continue
-        if any(t == 0 for t in classes.values()):
-            small.append(vid)
-            continue
-        big.append(vid)
-        for key, t in classes.items():
-            limits[key] = min(limits.get(key, t), t)
     kwargs: dict[str, Any] = {
         "day": filters.day,
         "statuses": filters.statuses,
         "overrides": overrides,
     }
-    out: dict[int, list[EventRow]] = {}
-    if small:
-        out.update(_event_rows(session, vendor_ids=small, **kwargs))
-    if big:
-        rows = queries_mod.candidate_events(
-            session=session, filters=filters, weights=weights, thresholds=limits, vendor_ids=big
+    links = sum(t.count for totals in agg.totals.values() for t in totals.values())
+    if links <= FETCH_ALL_LIMIT:
+        return _event_rows(session, vendor_ids=vendor_ids, **kwargs)
+    limits: dict[tuple[str, int], float] = {}
+    few: dict[int, set[tuple[str, int]]] = defaultdict(set)
+    for (vid, dim, sign), hist in agg.histograms.items():
+        t = queries_mod.threshold(hist, top_n)
+        if t == 0:
+            few[vid].add((dim, sign))
+        else:
+            limits[(dim, sign)] = min(limits.get((dim, sign), t), t)
+    rows = queries_mod.candidate_events(
+        session=session, filters=filters, weights=weights, vendor_ids=vendor_ids, thresholds=limits
+    )
+    by_classes: dict[frozenset[tuple[str, int]], list[int]] = defaultdict(list)
+    for vid, wanted in few.items():
+        by_classes[frozenset(wanted)].append(vid)
+    for group, vids in by_classes.items():
+        rows += queries_mod.candidate_events(
+            session=session, filters=filters, weights=weights, vendor_ids=vids, classes=set(group)
         )
-        top = queries_mod.top_events(rows, top_n)
-        ids = sorted({i for ids in top.values() for i in ids})
-        for vid, events in _event_rows(session, vendor_ids=big, event_ids=ids, **kwargs).items():
-            keep = set(top.get(vid, ()))
-            out[vid] = [e for e in events if e.event_id in keep]
+    top = queries_mod.top_events(rows, top_n)
+    ids = sorted({i for ids in top.values() for i in ids})
+    out: dict[int, list[EventRow]] = {}
+    for vid, events in _event_rows(session, vendor_ids=vendor_ids, event_ids=ids, **kwargs).items():
+        keep = set(top.get(vid, ()))
+        out[vid] = [e for e in events if e.event_id in keep]
     return out
 
 

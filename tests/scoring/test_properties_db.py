@@ -110,9 +110,17 @@ def assert_same(a: model.DimensionScore, b: model.DimensionScore) -> None:
 
 
 @DB_SETTINGS
-@given(specs=st.lists(event_spec, max_size=8), few=st.booleans())
-def test_sql_path_equals_the_pure_model(session: Session, specs: list[dict], few: bool) -> None:
+@given(specs=st.lists(event_spec, max_size=8), few=st.booleans(), candidates=st.booleans())
+def test_sql_path_equals_the_pure_model(
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    specs: list[dict],
+    few: bool,
+    candidates: bool,
+) -> None:
     weights = FEW if few else W
+    # candidates: load only each vendor's top-N candidates (the path of big databases).
+    monkeypatch.setattr(service, "FETCH_ALL_LIMIT", -1 if candidates else 10_000)
     try:
         vendor, rows, _ = build(session, specs)
         assert vendor.id is not None
@@ -155,7 +163,11 @@ def test_dismissed_events_have_no_effect(session: Session, specs: list[dict]) ->
         session.rollback()
 
 
-def test_top_n_path_lists_the_largest_events(session: Session) -> None:
+@pytest.mark.parametrize("fetch_all_limit", [10_000, -1])
+def test_top_n_path_lists_the_largest_events(
+    session: Session, monkeypatch: pytest.MonkeyPatch, fetch_all_limit: int
+) -> None:
+    monkeypatch.setattr(service, "FETCH_ALL_LIMIT", fetch_all_limit)
     # 12 events of one category, fresh, severities 1..5 and confidences: with top_n = 2 the
     # vendor takes the histogram path; the two largest c must be listed, the rest summed.
     vendor = make_vendor(session)
