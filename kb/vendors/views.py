@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ TREND_DAYS = 90
 CHART_DAYS = 365
 SCOREBOARD_SECONDS = 60.0
 BREAKDOWN_ROWS = 12
+_SCOREBOARD_LOCK = threading.Lock()
 
 
 def _vendor_or_404(session: DbSession, slug: str) -> Vendor:
@@ -54,6 +56,21 @@ def _scoreboard(request: Request, session: DbSession) -> dict[str, Any]:
     now = time.monotonic()
     if cached and cached[0] == version and now - cached[1] < SCOREBOARD_SECONDS:
         return cached[2]
+    # One rebuild at a time per process; meanwhile other requests keep the previous board.
+    if cached is not None:
+        if not _SCOREBOARD_LOCK.acquire(blocking=False):
+            return dict(cached[2])
+    else:
+        _SCOREBOARD_LOCK.acquire()
+    try:
+        return _build_scoreboard(request, session, version, now)
+    finally:
+        _SCOREBOARD_LOCK.release()
+
+
+def _build_scoreboard(
+    request: Request, session: DbSession, version: tuple[int, int], now: float
+) -> dict[str, Any]:
     latest = scoring.latest_snapshots(session=session)
     board = {
         "latest": {
