@@ -119,8 +119,11 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def item_match(*, session: Session, q: str | None) -> ColumnElement[bool] | None:
-    """A WHERE clause on ``item`` true for items matching ``q``; None when ``q`` has no words."""
+def item_match(
+    *, session: Session, q: str | None, ordered: bool = False
+) -> ColumnElement[bool] | None:
+    """A WHERE clause on ``item`` true for items matching ``q``; None when ``q`` has no words.
+    ``ordered``: the query reads rows newest first with a limit (not a count)."""
     parsed = parse_query(q)
     if parsed is None:
         return None
@@ -131,6 +134,8 @@ def item_match(*, session: Session, q: str | None) -> ColumnElement[bool] | None
         # SQLite cannot know how many rows match. Few: look them up by id and sort them.
         # Many: ``id + 0`` keeps the id index out, so the query walks the date index in
         # order and stops once the page is full.
+        if not ordered:
+            return col(Item.id).in_(sub)
         many = session.execute(
             text(
                 "SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH :q LIMIT :n) m"

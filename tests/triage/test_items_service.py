@@ -68,7 +68,11 @@ def test_default_inbox_is_new_items_newest_first(session: Session, inbox_world: 
     assert [f.name for f in mid.feeds] == ["Blog", "Wire"]
 
 
-def test_filters(session: Session, inbox_world: dict) -> None:
+@pytest.mark.parametrize("dense", [2_000, 0])  # IN by id / EXISTS while walking the dates
+def test_filters(
+    session: Session, inbox_world: dict, dense: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(items, "DENSE_LINKS", dense)
     w = inbox_world
     wire, blog = w["feeds"]
 
