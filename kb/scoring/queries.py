@@ -295,7 +295,8 @@ def top_events(rows: Sequence[tuple[int, int, float, float]], top_n: int) -> dic
     """Per vendor, the ids of the events among the ``top_n`` largest |c| of any of its
     (dimension, sign) classes; ties broken by event id, so the choice is deterministic."""
     classes: dict[tuple[int, int, int], list[tuple[float, int]]] = defaultdict(list)
-    for event_id, vendor_id, cs, cl in rows:
+    # The same (event, vendor) may come from both candidate queries: count it once.
+    for event_id, vendor_id, cs, cl in set(rows):
         for dim, c in ((0, cs), (1, cl)):
             if c != 0:
                 classes[(vendor_id, dim, 1 if c > 0 else -1)].append((abs(c), -event_id))

@@ -198,3 +198,23 @@ def test_top_n_path_lists_the_largest_events(
     )
     full = service.compute_scores(session=session, as_of=AS_OF, weights=W)[vendor.id]
     assert full.stability.value == score.stability.value
+
+
+def test_event_found_by_both_candidate_queries_counts_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by hypothesis: with top_n = 2, the stability class (3 risk-lowering events) is read
+    # by the threshold scan and the lock-in class (2 events) through the vendor's links; event
+    # "b" comes from both and once took two of the two places.
+    monkeypatch.setattr(service, "FETCH_ALL_LIMIT", -1)
+    spec = {"severity": 1, "age": 0, "category": 0, "status": "confirmed", "grade": None}
+    specs = [
+        {**spec, "confidence": 0.25, "ds": -1, "dl": -1},
+        {**spec, "confidence": 0.5, "ds": -1, "dl": -1},
+        {**spec, "confidence": 0.5, "ds": -1, "dl": 0},
+    ]
+    vendor, rows, _ = build(session, specs)
+    assert vendor.id is not None
+    got = service.compute_scores(session=session, as_of=AS_OF, weights=FEW)[vendor.id]
+    listed = {c.ref for c in got.stability.contributions if c.kind == "event"}
+    assert listed == {str(rows[1].event_id), str(rows[2].event_id), model.OTHER_REF}
