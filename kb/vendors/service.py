@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import String, cast
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -287,3 +288,65 @@ def snapshot_version(*, session: Session) -> tuple[int, int]:
         sa_select(func.max(col(ScoreSnapshot.id)), func.count()).select_from(ScoreSnapshot)
     ).one()
     return int(row[0] or 0), int(row[1])
+
+
+def score_inputs_fingerprint(*, session: Session, vendor_id: int) -> int:
+    """A hash of what a vendor's live score is computed from (its events with their status,
+    severity, confidence, dates, directions, category and merges; their linked items; the
+    taxonomy weights; the vendor's facts and corporate form). Equal fingerprints mean the
+    same inputs, so the vendor page may reuse a score computed moments ago."""
+    events = session.execute(
+        sa_select(
+            col(Event.id),
+            col(Event.status),
+            col(Event.severity),
+            col(Event.confidence),
+            cast(col(Event.occurred_at), String),  # as text: no per-row date parsing
+            col(Event.category_id),
+            col(Event.direction_stability),
+            col(Event.direction_lock_in),
+            col(Event.merged_into_id),
+        )
+        .join(EventVendor, col(EventVendor.event_id) == col(Event.id))
+        .where(col(EventVendor.vendor_id) == vendor_id)
+        .order_by(col(Event.id))
+    ).all()
+    links = session.execute(
+        sa_select(func.count(), func.max(col(EventItem.item_id)))
+        .select_from(EventItem)
+        .join(EventVendor, col(EventVendor.event_id) == col(EventItem.event_id))
+        .where(col(EventVendor.vendor_id) == vendor_id)
+    ).one()
+    categories = session.execute(
+        sa_select(
+            col(Category.id),
+            col(Category.value),
+            col(Category.weight_stability),
+            col(Category.weight_lock_in),
+            col(Category.half_life_days),
+        ).order_by(col(Category.id))
+    ).all()
+    facts = session.execute(
+        sa_select(
+            col(VendorFact.key),
+            col(VendorFact.value),
+            col(VendorFact.source_url),
+            cast(col(VendorFact.checked_at), String),
+        )
+        .where(col(VendorFact.vendor_id) == vendor_id)
+        .order_by(col(VendorFact.key))
+    ).all()
+    form = session.execute(
+        sa_select(col(Vendor.corporate_form), col(Vendor.name), col(Vendor.slug)).where(
+            col(Vendor.id) == vendor_id
+        )
+    ).one_or_none()
+    return hash(
+        (
+            tuple(map(tuple, events)),
+            tuple(links),
+            tuple(map(tuple, categories)),
+            tuple(map(tuple, facts)),
+            tuple(form) if form else None,
+        )
+    )

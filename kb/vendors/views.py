@@ -13,7 +13,8 @@ from starlette.responses import Response
 from kb.feeds import health
 from kb.models import Vendor, utcnow
 from kb.scoring import service as scoring
-from kb.scoring.model import DimensionScore
+from kb.scoring import weights as scoring_weights
+from kb.scoring.model import DimensionScore, VendorScore
 from kb.vendors import service as vendors
 from kb.vendors.schemas import FACT_KEYS
 from kb.web import svg
@@ -37,6 +38,7 @@ FACT_LABELS = {
 TREND_DAYS = 90
 CHART_DAYS = 365
 SCOREBOARD_SECONDS = 60.0
+LIVE_SCORE_SECONDS = 60.0
 BREAKDOWN_ROWS = 12
 _SCOREBOARD_LOCK = threading.Lock()
 
@@ -148,6 +150,27 @@ def vendor_list(request: Request, session: DbSession, user: Viewer) -> Response:
     return render(request, "vendors/list.html", {"rows": rows})
 
 
+def _live_score(request: Request, session: DbSession, vendor_id: int) -> VendorScore:
+    """The vendor's score computed live, so a confirmed event shows at once; reused (per
+    worker, for up to a minute) while the fingerprint of its inputs is unchanged."""
+    key = (
+        vendors.score_inputs_fingerprint(session=session, vendor_id=vendor_id),
+        scoring_weights.default_path().stat().st_mtime_ns,
+    )
+    cache: dict[int, tuple[Any, float, VendorScore]] | None = getattr(
+        request.app.state, "live_scores", None
+    )
+    if cache is None:
+        cache = request.app.state.live_scores = {}
+    now = time.monotonic()
+    hit = cache.get(vendor_id)
+    if hit and hit[0] == key and now - hit[1] < LIVE_SCORE_SECONDS:
+        return hit[2]
+    score = scoring.compute_scores(session=session, vendor_ids=[vendor_id])[vendor_id]
+    cache[vendor_id] = (key, now, score)
+    return score
+
+
 def _breakdown(score: DimensionScore) -> dict[str, Any]:
     shown = score.contributions[:BREAKDOWN_ROWS]
     rest = score.contributions[BREAKDOWN_ROWS:]
@@ -166,8 +189,7 @@ def vendor_page(
     """One vendor: profile facts, live score breakdown, trend chart, events and reports."""
     vendor = _vendor_or_404(session, slug)
     assert vendor.id is not None
-    # Computed live for this one vendor, so a confirmed event shows at once.
-    score = scoring.compute_scores(session=session, vendor_ids=[vendor.id])[vendor.id]
+    score = _live_score(request, session, vendor.id)
     series = vendors.score_series(
         session=session, since=utcnow() - dt.timedelta(days=CHART_DAYS), vendor_ids=[vendor.id]
     ).get(vendor.id, {})

@@ -204,3 +204,43 @@ def test_dashboard_shows_new_snapshots_at_once(client_as, catalog: Session):
     session.commit()
     cell = soup(viewer.get("/")).select_one('tr[data-vendor="openai"] td.score').get_text()
     assert float(cell) >= 0
+
+
+def test_live_score_reuse_follows_every_input(client_as, catalog: Session):
+    """The vendor page reuses a computed score only while its inputs are unchanged."""
+    from kb.models import Category
+
+    session = catalog
+    openai = vendor(session)
+    viewer = client_as("viewer")
+
+    def value(dim: str = "stability") -> float:
+        return _score_value(soup(viewer.get("/vendors/openai")), dim)
+
+    start = value()
+    event = make_event(session, openai, severity=5, status="suggested")
+    assert value() == start
+    event.status = "confirmed"  # changed behind the app's back: no audit, no updated_at
+    session.add(event)
+    session.commit()
+    confirmed = value()
+    assert confirmed > start
+    event.severity = 1
+    session.add(event)
+    session.commit()
+    assert value() < confirmed
+    lawsuit = session.exec(select(Category).where(Category.value == "lawsuit")).one()
+    lawsuit.weight_stability = 0.0
+    session.add(lawsuit)
+    session.commit()
+    assert value() == start
+    lock_in = value("lock_in")
+    fact = session.exec(
+        select(VendorFact).where(
+            VendorFact.vendor_id == openai.id, VendorFact.key == "open_weights"
+        )
+    ).one()
+    fact.value = "no" if fact.value != "no" else "yes"
+    session.add(fact)
+    session.commit()
+    assert value("lock_in") != lock_in
