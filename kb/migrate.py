@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leave full-text search tables and indexes (created by hand in migrations, e.g. the
-    SQLite table ``item_fts``, the PostgreSQL index ``ix_item_fts``) out of autogenerate and the
-    drift check."""
-    return not (type_ in ("table", "index") and name is not None and "_fts" in name)
+    """Leave full-text search tables, columns and indexes (created by hand in migrations: the
+    SQLite table ``item_fts``, the PostgreSQL column ``item.search_fts`` and index
+    ``ix_item_fts``) out of autogenerate and the drift check."""
+    return not (type_ in ("table", "column", "index") and name is not None and "_fts" in name)
 
 
 def alembic_config() -> Config:

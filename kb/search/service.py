@@ -1,8 +1,8 @@
 """Full-text search over items (title + summary) and events (title + note) that stays fast on a
 large database: SQLite FTS5 external-content tables (``item_fts``, ``event_fts``, kept in sync by
-triggers) and PostgreSQL GIN expression indexes (``ix_item_fts``, ``ix_event_fts``), both built by
-the initial migration. Results come newest first (highest id first), which both engines can
-stream from the index without scoring every match; totals are counted up to ``COUNT_CAP``.
+triggers) and, on PostgreSQL, stored generated ``tsvector`` columns ``search_fts`` with GIN
+indexes (``ix_item_fts``, ``ix_event_fts``), both built by the initial migration. Results come
+newest first (highest id first); totals are counted up to ``COUNT_CAP``.
 
 The user's text is never passed to the engine's query syntax as is: it is cut into words and
 "quoted phrases", and each becomes a quoted phrase, so input like ``"`` or ``AND OR (`` is safe.
@@ -33,14 +33,9 @@ _CHUNK_RE = re.compile(r'"([^"]*)"|(\S+)')
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _TAG_RE = re.compile(r"<[^>]*>")
 
-# The same expressions as the PostgreSQL indexes in the initial migration (they must match
-# exactly for the planner to use the index).
-PG_ITEM_TSV = (
-    "to_tsvector('english', coalesce(item.title, '') || ' ' || coalesce(item.summary, ''))"
-)
-PG_EVENT_TSV = (
-    "to_tsvector('english', coalesce(event.title, '') || ' ' || coalesce(event.note, ''))"
-)
+# The stored tsvector columns the initial migration adds on PostgreSQL (GIN-indexed).
+PG_ITEM_TSV = "item.search_fts"
+PG_EVENT_TSV = "event.search_fts"
 
 
 @dataclass(frozen=True)

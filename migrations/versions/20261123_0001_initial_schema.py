@@ -383,7 +383,8 @@ def _drop_audit_guards() -> None:
 
 
 # Full-text search (kb.search.service): FTS5 external-content tables kept in sync by triggers on
-# SQLite; GIN expression indexes on PostgreSQL (the queries repeat these expressions exactly).
+# SQLite; on PostgreSQL a stored generated tsvector column ``search_fts`` with a GIN index (a
+# stored vector, so rechecks and ordered scans never re-parse the text).
 FTS_SQLITE = {
     "item": ("item_fts", "title", "summary"),
     "event": ("event_fts", "title", "note"),
@@ -420,9 +421,10 @@ def _create_fulltext() -> None:
     else:
         for index, (table, a, b) in FTS_PG.items():
             op.execute(
-                f"CREATE INDEX {index} ON {table} USING gin "
-                f"(to_tsvector('english', coalesce({a}, '') || ' ' || coalesce({b}, '')))"
+                f"ALTER TABLE {table} ADD COLUMN search_fts tsvector GENERATED ALWAYS AS "
+                f"(to_tsvector('english', coalesce({a}, '') || ' ' || coalesce({b}, ''))) STORED"
             )
+            op.execute(f"CREATE INDEX {index} ON {table} USING gin (search_fts)")
 
 
 def _drop_fulltext() -> None:
@@ -432,8 +434,9 @@ def _drop_fulltext() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS trg_{fts}_{suffix}")
             op.execute(f"DROP TABLE IF EXISTS {fts}")
     else:
-        for index in FTS_PG:
+        for index, (table, _a, _b) in FTS_PG.items():
             op.execute(f"DROP INDEX IF EXISTS {index}")
+            op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_fts")
 
 
 def downgrade() -> None:
