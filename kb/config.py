@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     ingest_timeout: float = Field(default=30.0, gt=0, description="Seconds per feed, body included.")
     ingest_max_bytes: int = Field(default=10_485_760, ge=1024, description="Largest feed body.")
     ingest_user_agent: str = Field(default="", description="User-Agent; default names kb.")
+    ingest_workers: int = Field(default=2, ge=0, le=16, description="Parse processes; 0: none.")
     score_webhook_url: str = Field(
         default="", description="When set, `kb score` POSTs its alerts there as JSON."
     )

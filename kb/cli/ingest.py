@@ -101,6 +101,7 @@ def ingest(
                 state["bar"].update(1)
             else:
                 typer.echo(f"[{done}/{total}] {_line(outcome)}")
+                sys.stdout.flush()  # one line per feed as it happens, also into a cron log
 
         try:
             report = run_ingest(

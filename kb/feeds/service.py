@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from kb.audit import service as audit
@@ -230,6 +230,44 @@ def record_success(
     feed.gone = False
     feed.entries_total += entries
     session.add(feed)
+
+
+def record_not_modified(
+    *, session: Session, changes: list[dict[str, Any]], now: dt.datetime
+) -> None:
+    """Many 304 answers at once (set-based): each change is {"id", "etag", "last_modified"}
+    (validators the server re-sent, or None to keep the stored ones)."""
+    if not changes:
+        return
+    table = Feed.__table__  # type: ignore[attr-defined]
+    state = {
+        "checked_at": now,
+        "last_success_at": now,
+        "last_status": 304,
+        "error_count": 0,
+        "next_check_at": None,
+        "gone": False,
+    }
+    for keep in (True, False):
+        rows = [
+            {"b_id": c["id"], "b_etag": c["etag"], "b_lm": c["last_modified"]}
+            for c in changes
+            if (c["etag"] is None and c["last_modified"] is None) is keep
+        ]
+        if not rows:
+            continue
+        values: dict[str, Any] = dict(state)
+        if not keep:
+            values["etag"] = func.coalesce(bindparam("b_etag"), table.c.etag)
+            values["last_modified"] = func.coalesce(bindparam("b_lm"), table.c.last_modified)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(values)
+            .execution_options(synchronize_session=False),
+            rows,
+        )
+    # An ill-formed flag and last_error belong to the last parse, which a 304 does not repeat.
 
 
 def record_failure(

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
@@ -137,6 +137,12 @@ async def _fetch_one(
             result.etag = resp.headers.get("etag")
             result.last_modified = resp.headers.get("last-modified")
             if resp.status_code != 200:
+                # Drain a small body so the connection can be reused (a 304 has none).
+                drained = 0
+                async for chunk in resp.aiter_bytes():
+                    drained += len(chunk)
+                    if drained > 65536:
+                        break
                 return
             length = resp.headers.get("content-length")
             if length and length.isdigit() and int(length) > options.max_bytes:
@@ -215,9 +221,24 @@ async def _run(requests: list[FetchRequest], options: FetchOptions, out: queue.Q
 _DONE = object()
 
 
-def iter_fetch(requests: Iterable[FetchRequest], options: FetchOptions) -> Iterator[FetchResult]:
+@overload
+def iter_fetch(
+    requests: Iterable[FetchRequest], options: FetchOptions, idle: None = None
+) -> Iterator[FetchResult]: ...
+
+
+@overload
+def iter_fetch(
+    requests: Iterable[FetchRequest], options: FetchOptions, idle: float
+) -> Iterator[FetchResult | None]: ...
+
+
+def iter_fetch(
+    requests: Iterable[FetchRequest], options: FetchOptions, idle: float | None = None
+) -> Iterator[FetchResult | None]:
     """Fetch every request concurrently (at most ``options.concurrency`` at once) and yield the
-    results in completion order. The network runs in a background thread."""
+    results in completion order. The network runs in a background thread. With ``idle``, yield
+    None whenever no result came for that many seconds (so the caller can do other work)."""
     reqs = list(requests)
     if not reqs:
         return
@@ -235,7 +256,11 @@ def iter_fetch(requests: Iterable[FetchRequest], options: FetchOptions) -> Itera
     thread.start()
     try:
         while True:
-            got = out.get()
+            try:
+                got = out.get(timeout=idle)
+            except queue.Empty:
+                yield None
+                continue
             if got is _DONE:
                 break
             if isinstance(got, BaseException):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 EVIDENCE_CHARS = 90
 
@@ -43,11 +44,51 @@ class VendorMatch:
     evidence: str
 
 
-def _bounded(words: Iterable[str]) -> re.Pattern[str] | None:
-    alts = sorted({w.strip() for w in words if w.strip()}, key=lambda w: (-len(w), w))
-    if not alts:
+def norm(text: str) -> str:
+    """The lookup form of a word or phrase: lowercase, single spaces."""
+    return " ".join(text.lower().split())
+
+
+def _emit(node: dict[str, Any]) -> str:
+    wild = node.get("")
+    branches = []
+    for ch in sorted(k for k in node if k):
+        atom = r"\s+" if ch == " " else re.escape(ch)
+        branches.append(atom + _emit(node[ch]))
+    if wild is True:
+        branches.append(r"\w*")
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if wild is False:  # a word may end here, or go on
+        return f"(?:{body})?"
+    return body
+
+
+def trie_regex(words: Iterable[str | tuple[str, bool]]) -> str | None:
+    r"""One regex for many words/phrases, as a character trie, so the engine checks one branch
+    per character instead of every word in turn (an alternation of 300 words is ~10x slower).
+    A word given as (stem, True) matches any word ending after the stem (``stem\w*``). Spaces
+    match any whitespace. Case: compile with re.IGNORECASE."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        text, wild = (word, False) if isinstance(word, str) else word
+        text = norm(text)
+        if not text:
+            continue
+        node = trie
+        for ch in text:
+            node = node.setdefault(ch, {})
+        node[""] = bool(node.get("")) or wild
+    if not trie:
         return None
-    body = "|".join(re.escape(a) for a in alts)
+    return _emit(trie)
+
+
+def _bounded(words: Iterable[str | tuple[str, bool]]) -> re.Pattern[str] | None:
+    body = trie_regex(words)
+    if body is None:
+        return None
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
@@ -86,12 +127,12 @@ class Matcher:
         """Compile every alias into one pattern."""
         rules: dict[str, list[AliasRule]] = {}
         for a in aliases:
-            rules.setdefault(a.text.casefold(), []).append(a)
+            rules.setdefault(norm(a.text), []).append(a)
         compiled_not_when = {}
         for alias, words in (not_when or {}).items():
             pat = _bounded(words)
             if pat is not None:
-                compiled_not_when[alias.casefold()] = pat
+                compiled_not_when[norm(alias)] = pat
         return cls(
             pattern=_bounded(a.text for group in rules.values() for a in group),
             rules=rules,
@@ -116,11 +157,11 @@ class Matcher:
         ignored: list[tuple[int, int]] | None = None
         for m in self.pattern.finditer(text):
             word = m.group(0)
-            key = word.casefold()
+            key = norm(word)
             for rule in self.rules.get(key, ()):
                 if rule.vendor_id in found:
                     continue
-                if rule.case_sensitive and word != rule.text:
+                if rule.case_sensitive and " ".join(word.split()) != rule.text:
                     continue
                 if rule.context and not self._has_context(rule.context, text):
                     continue

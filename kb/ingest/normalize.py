@@ -215,12 +215,21 @@ def content_hash(*, title: str, summary: str, url: str | None) -> str:
     return hashlib.sha256(f"{title}\n{url or ''}\n{summary}".encode()).hexdigest()
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _text_of_clean_html(value: str) -> str:
+    """Plain text of HTML that nh3 already cleaned (well-formed, no scripts): a regex is
+    enough here and five times cheaper than parsing it again."""
+    return _WS.sub(" ", html.unescape(_TAG.sub(" ", value))).strip()
+
+
 def normalize_entry(entry: RawEntry, *, feed_url: str, now: dt.datetime) -> NormalEntry:
     """One raw entry to its stored form."""
     url = canonical_url(entry.link)
     title = plain_text(entry.title)[:MAX_TITLE]
     summary = sanitize_html(entry.summary)
-    body_text = plain_text(summary)
+    body_text = _text_of_clean_html(summary)
     published, estimated = entry_date(entry, now=now)
     guid = entry.guid[:MAX_URL] if entry.guid else None
     author = plain_text(entry.author)[:500] if entry.author else None

@@ -9,10 +9,13 @@ run takes over the stale lock and completes.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +147,126 @@ def fetch_options(settings: Settings) -> FetchOptions:
     )
 
 
+@dataclass
+class Prepared:
+    """One feed's entries after parse, normalize, match and tag (what the store stage needs)."""
+
+    entries_total: int
+    ill_formed: bool
+    problem: str | None
+    prepared: list[PreparedEntry]
+    filtered: int = 0
+    skipped: int = 0
+
+
+def prepare_feed(
+    *,
+    plan: _FeedPlan,
+    body: bytes,
+    final_url: str | None,
+    content_type: str | None,
+    now: dt.datetime,
+    matcher: Matcher,
+    tagger: Tagger,
+    cats: dict[str, int],
+) -> Prepared:
+    """The pure stages for one fetched body; raises ParseError when it is not a feed."""
+    parsed = parse_feed(body, url=final_url or plan.url, content_type=content_type)
+    out = Prepared(
+        entries_total=len(parsed.entries),
+        ill_formed=parsed.ill_formed,
+        problem=parsed.problem,
+        prepared=[],
+    )
+    for raw in parsed.entries:
+        try:
+            entry = normalize_entry(raw, feed_url=plan.url, now=now)
+        except Exception:  # one odd entry never sinks its feed
+            out.skipped += 1
+            continue
+        if not plan.filter.keeps(entry.text):
+            out.filtered += 1
+            continue
+        vendors = [
+            VendorLink(vendor_id=m.vendor_id, alias=m.alias, evidence=m.evidence)
+            for m in matcher.match(entry.text)
+        ]
+        if plan.default_vendor_id is not None and all(
+            v.vendor_id != plan.default_vendor_id for v in vendors
+        ):
+            vendors.append(
+                VendorLink(
+                    vendor_id=plan.default_vendor_id,
+                    alias=None,
+                    evidence=f"published by the vendor's own feed {plan.name!r}",
+                    origin="feed-default",
+                    score=0.8,
+                )
+            )
+        categories = [
+            CategoryLink(cats[s.value], s.confidence, s.triggers)
+            for s in tagger.suggest(title=entry.title, body=entry.text, defaults=plan.default_tags)
+            if s.value in cats
+        ]
+        out.prepared.append(PreparedEntry(entry=entry, vendors=vendors, categories=categories))
+    return out
+
+
+# Worker processes parse while the main process stores: feedparser is pure Python and
+# CPU-bound, so on a machine with 2+ cores this overlaps the two halves of the job.
+_WORKER: tuple[Matcher, Tagger, dict[str, int]] | None = None
+
+
+def _init_worker(matcher: Matcher, tagger: Tagger, cats: dict[str, int]) -> None:
+    global _WORKER
+    _WORKER = (matcher, tagger, cats)
+    # If the run is killed (even with SIGKILL), its workers must not linger: they watch it.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _noop() -> None:
+    return None
+
+
+def _prepare_job(
+    plan: _FeedPlan, body: bytes, final_url: str | None, content_type: str | None, now: dt.datetime
+) -> Prepared:
+    assert _WORKER is not None
+    matcher, tagger, cats = _WORKER
+    return prepare_feed(
+        plan=plan,
+        body=body,
+        final_url=final_url,
+        content_type=content_type,
+        now=now,
+        matcher=matcher,
+        tagger=tagger,
+        cats=cats,
+    )
+
+
+def _make_pool(workers: int, pipeline: _Pipeline) -> ProcessPoolExecutor | None:
+    """A pool of parse workers, forked now, before any other thread of this run starts."""
+    if workers <= 1 or not hasattr(os, "fork"):
+        return None
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(pipeline.matcher, pipeline.tagger, pipeline.cats),
+    )
+    for f in [pool.submit(_noop) for _ in range(workers)]:
+        f.result()
+    return pool
+
+
 class _Pipeline:
     """Per-run state: the compiled matcher and tagger, and the clock."""
 
@@ -153,51 +276,25 @@ class _Pipeline:
         self.tagger = tagger
         self.cats = cats
 
-    def prepare(self, plan: _FeedPlan, result: FetchResult, now: dt.datetime) -> Any:
-        parsed = parse_feed(
-            result.body,
-            url=result.final_url or plan.url,
+    def prepare(self, plan: _FeedPlan, result: FetchResult, now: dt.datetime) -> Prepared:
+        return prepare_feed(
+            plan=plan,
+            body=result.body,
+            final_url=result.final_url,
             content_type=result.headers.get("content-type"),
+            now=now,
+            matcher=self.matcher,
+            tagger=self.tagger,
+            cats=self.cats,
         )
-        prepared: list[PreparedEntry] = []
-        filtered = skipped = 0
-        for raw in parsed.entries:
-            try:
-                entry = normalize_entry(raw, feed_url=plan.url, now=now)
-            except Exception:  # one odd entry never sinks its feed
-                skipped += 1
-                continue
-            if not plan.filter.keeps(entry.text):
-                filtered += 1
-                continue
-            vendors = [
-                VendorLink(vendor_id=m.vendor_id, alias=m.alias, evidence=m.evidence)
-                for m in self.matcher.match(entry.text)
-            ]
-            if plan.default_vendor_id is not None and all(
-                v.vendor_id != plan.default_vendor_id for v in vendors
-            ):
-                vendors.append(
-                    VendorLink(
-                        vendor_id=plan.default_vendor_id,
-                        alias=None,
-                        evidence=f"published by the vendor's own feed {plan.name!r}",
-                        origin="feed-default",
-                        score=0.8,
-                    )
-                )
-            categories = [
-                CategoryLink(self.cats[s.value], s.confidence, s.triggers)
-                for s in self.tagger.suggest(
-                    title=entry.title, body=entry.text, defaults=plan.default_tags
-                )
-                if s.value in self.cats
-            ]
-            prepared.append(PreparedEntry(entry=entry, vendors=vendors, categories=categories))
-        return parsed, prepared, filtered, skipped
 
-    def process(self, plan: _FeedPlan, result: FetchResult) -> FeedOutcome:
-        """One feed, one transaction."""
+    def process(
+        self,
+        plan: _FeedPlan,
+        result: FetchResult,
+        prepped: Prepared | BaseException | None = None,
+    ) -> FeedOutcome:
+        """One feed, one transaction (``prepped``: the worker's result, if one parsed it)."""
         started = time.monotonic()
         now = utcnow()
         out = FeedOutcome(name=plan.name, url=plan.url, status="ok", http_status=result.status)
@@ -219,20 +316,24 @@ class _Pipeline:
                         permanent_url=result.permanent_url,
                     )
                 else:
-                    try:
-                        parsed, prepared, out.filtered, out.skipped = self.prepare(
-                            plan, result, now
-                        )
-                    except ParseError as exc:
-                        self._fail(session, feed, out, result, str(exc), now)
+                    if prepped is None:
+                        try:
+                            prepped = self.prepare(plan, result, now)
+                        except ParseError as exc:
+                            prepped = exc
+                    if isinstance(prepped, ParseError):
+                        self._fail(session, feed, out, result, str(prepped), now)
+                    elif isinstance(prepped, BaseException):
+                        raise prepped
                     else:
                         counts = store_entries(
-                            session=session, feed_id=plan.id, entries=prepared, now=now
+                            session=session, feed_id=plan.id, entries=prepped.prepared, now=now
                         )
-                        out.entries = len(parsed.entries)
+                        out.entries = prepped.entries_total
+                        out.filtered, out.skipped = prepped.filtered, prepped.skipped
                         out.new, out.updated = counts.new, counts.updated
                         out.unchanged, out.linked = counts.unchanged, counts.linked
-                        out.ill_formed, out.problem = parsed.ill_formed, parsed.problem
+                        out.ill_formed, out.problem = prepped.ill_formed, prepped.problem
                         feeds.record_success(
                             session=session,
                             feed=feed,
@@ -241,8 +342,8 @@ class _Pipeline:
                             etag=result.etag,
                             last_modified=result.last_modified,
                             permanent_url=result.permanent_url,
-                            ill_formed=parsed.ill_formed,
-                            problem=parsed.problem,
+                            ill_formed=prepped.ill_formed,
+                            problem=prepped.problem,
                             entries=out.new,
                         )
                 if result.permanent_url and result.permanent_url != plan.url and not out.failed:
@@ -253,7 +354,7 @@ class _Pipeline:
                 url=plan.url,
                 status="error",
                 http_status=result.status,
-                error=f"could not store: {type(exc).__name__}: {exc}"[:2000],
+                error=f"could not process: {type(exc).__name__}: {exc}"[:2000],
             )
             with session_scope(self.engine) as session:
                 feed = session.get(Feed, plan.id)
@@ -296,6 +397,7 @@ def run_ingest(
     progress: Callable[[FeedOutcome, int, int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     stale_after: dt.timedelta = joblock.DEFAULT_STALE_AFTER,
+    workers: int | None = None,
 ) -> RunReport:
     """Run one ingestion. Raises SourcesError, TagRulesError or FeedConfigError on a bad
     configuration (before anything is fetched) and LockBusy when another run is in progress."""
@@ -313,6 +415,7 @@ def run_ingest(
             options=options,
             progress=progress,
             on_start=on_start,
+            workers=settings.ingest_workers if workers is None else workers,
         )
     finally:
         handle.release()
@@ -328,6 +431,7 @@ def _run_locked(
     options: FetchOptions,
     progress: Callable[[FeedOutcome, int, int], None] | None,
     on_start: Callable[[int], None] | None,
+    workers: int,
 ) -> RunReport:
     now = utcnow()
     report = RunReport(run_id=None, started_at=now)
@@ -430,18 +534,80 @@ def _run_locked(
     ]
     last_beat = time.monotonic()
     status = "interrupted"
+    # 304s only touch fetch state: they are written together, set-based, not one by one.
+    unchanged: list[dict[str, Any]] = []
+
+    def flush_unchanged() -> None:
+        if unchanged:
+            with session_scope(engine) as session:
+                feeds.record_not_modified(session=session, changes=unchanged, now=utcnow())
+            unchanged.clear()
+
+    pool = _make_pool(workers, pipeline) if len(plans) > 1 else None
+    parsing: dict[Future[Prepared], tuple[_FeedPlan, FetchResult]] = {}
+
+    def finish(future: Future[Prepared]) -> None:
+        plan, result = parsing.pop(future)
+        try:
+            prepped: Prepared | BaseException = future.result()
+        except BaseException as exc:  # ParseError, or a worker that died
+            prepped = exc
+        record(pipeline.process(plan, result, prepped))
+
+    def record(outcome: FeedOutcome) -> None:
+        nonlocal done, last_beat
+        report.feeds.append(outcome)
+        done += 1
+        if progress is not None:
+            progress(outcome, done, total)
+        if time.monotonic() - last_beat > HEARTBEAT_EVERY:
+            handle.heartbeat()
+            last_beat = time.monotonic()
+
     try:
-        for result in iter_fetch(requests, options):
-            outcome = pipeline.process(by_id[result.request.key], result)
-            report.feeds.append(outcome)
-            done += 1
-            if progress is not None:
-                progress(outcome, done, total)
-            if time.monotonic() - last_beat > HEARTBEAT_EVERY:
-                handle.heartbeat()
-                last_beat = time.monotonic()
+        for result in iter_fetch(requests, options, idle=0.05):
+            for ready in [f for f in parsing if f.done()]:
+                finish(ready)
+            if result is None:  # nothing fetched lately: store what the workers parsed
+                if time.monotonic() - last_beat > HEARTBEAT_EVERY:
+                    handle.heartbeat()
+                    last_beat = time.monotonic()
+                continue
+            plan = by_id[result.request.key]
+            if pool is not None and result.error is None and not result.not_modified:
+                job = pool.submit(
+                    _prepare_job,
+                    plan,
+                    result.body,
+                    result.final_url,
+                    result.headers.get("content-type"),
+                    utcnow(),
+                )
+                parsing[job] = (plan, result)
+                continue
+            if result.not_modified and result.error is None and not result.permanent_url:
+                outcome = FeedOutcome(
+                    name=plan.name,
+                    url=plan.url,
+                    status="not-modified",
+                    http_status=304,
+                    seconds=round(result.elapsed, 3),
+                )
+                unchanged.append(
+                    {"id": plan.id, "etag": result.etag, "last_modified": result.last_modified}
+                )
+                if len(unchanged) >= 100:
+                    flush_unchanged()
+            else:
+                outcome = pipeline.process(plan, result)
+            record(outcome)
+        for ready in as_completed(list(parsing)):
+            finish(ready)
         status = report.status
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        flush_unchanged()
         report.finished_at = utcnow()
         with session_scope(engine) as session:
             session.execute(

@@ -82,9 +82,13 @@ class Sources:
         return self.lines.get(name, 0)
 
 
+# libyaml's loader when PyYAML was built with it (10x faster on big files), else pure Python.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _construct(node: yaml.Node) -> Any:
     """Plain Python values from a composed node (safe: scalars, lists, maps only)."""
-    loader = yaml.SafeLoader("")
+    loader = _Loader("")
     try:
         return loader.construct_document(node)
     finally:
@@ -124,7 +128,7 @@ def load_sources(path: Path) -> Sources:
     except OSError as exc:
         raise SourcesError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 0

@@ -13,6 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kb.ingest.match import norm, trie_regex
+
 
 class TagRulesError(ValueError):
     """The tagging rules file is unreadable or invalid; the message names the field."""
@@ -77,42 +79,44 @@ class Suggestion:
     triggers: list[str] = field(default_factory=list)
 
 
-def _keyword_regex(word: str) -> str:
-    stem = word.strip()
-    wildcard = stem.endswith("*")
-    stem = stem.rstrip("*").strip()
-    body = r"\s+".join(re.escape(part) for part in stem.split())
-    return body + (r"\w*" if wildcard else "") + r"(?![\w-])"
-
-
 @dataclass
 class Tagger:
-    """Suggests categories; build once per run (one compiled pattern for every keyword)."""
+    """Suggests categories; build once per run (one compiled trie pattern for every keyword)."""
 
     rules: TagRulesFile
     pattern: re.Pattern[str] | None
-    groups: dict[str, list[tuple[str, float]]]  # group name -> [(category, weight)]
+    exact: dict[str, list[tuple[str, float]]]  # keyword -> [(category, weight)]
+    stems: list[tuple[str, list[tuple[str, float]]]]  # wildcard stems, longest first
     known: set[str] | None = None  # categories present in the database (None: all)
 
     @classmethod
     def build(cls, rules: TagRulesFile, *, known: set[str] | None = None) -> Tagger:
-        by_word: dict[str, list[tuple[str, float]]] = {}
+        exact: dict[str, list[tuple[str, float]]] = {}
+        stems: dict[str, list[tuple[str, float]]] = {}
         for category, words in rules.categories.items():
             if known is not None and category not in known:
                 continue
             for word, weight in words.items():
-                by_word.setdefault(word.strip().casefold(), []).append((category, weight))
-        groups: dict[str, list[tuple[str, float]]] = {}
-        alts = []
-        # Longest first, so "data breach" wins over "breach" at the same place.
-        for i, word in enumerate(sorted(by_word, key=lambda w: (-len(w.rstrip("*")), w))):
-            name = f"k{i}"
-            groups[name] = by_word[word]
-            alts.append(f"(?P<{name}>{_keyword_regex(word)})")
+                word = word.strip()
+                if word.endswith("*"):
+                    stems.setdefault(norm(word.rstrip("*")), []).append((category, weight))
+                else:
+                    exact.setdefault(norm(word), []).append((category, weight))
+        body = trie_regex([*exact, *((s, True) for s in stems)])
         pattern = None
-        if alts:
-            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alts) + ")", re.IGNORECASE)
-        return cls(rules=rules, pattern=pattern, groups=groups, known=known)
+        if body is not None:
+            pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+        ordered = sorted(stems.items(), key=lambda kv: -len(kv[0]))
+        return cls(rules=rules, pattern=pattern, exact=exact, stems=ordered, known=known)
+
+    def _weights(self, word: str) -> list[tuple[str, float]]:
+        found = self.exact.get(word)
+        if found is not None:
+            return found
+        for stem, weights in self.stems:
+            if word.startswith(stem):
+                return weights
+        return []
 
     def unknown_categories(self) -> list[str]:
         """Rule categories that the database's taxonomy does not have (skipped)."""
@@ -128,9 +132,8 @@ class Tagger:
                 if not text:
                     continue
                 for m in self.pattern.finditer(text):
-                    assert m.lastgroup is not None
-                    word = " ".join(m.group(0).casefold().split())
-                    for category, weight in self.groups[m.lastgroup]:
+                    word = norm(m.group(0))
+                    for category, weight in self._weights(word):
                         words = hits.setdefault(category, {})
                         words[word] = max(words.get(word, 0.0), weight * factor)
         for value in defaults:
