@@ -11,7 +11,7 @@ import typer
 from kb.cli import common
 from kb.scoring import model
 from kb.scoring import service as scoring
-from kb.scoring.weights import WeightsError, load_weights
+from kb.scoring.weights import ScoringWeights, WeightsError, load_weights
 from kb.vendors import service as vendors
 
 app = typer.Typer(
@@ -39,6 +39,14 @@ def parse_as_of(value: str | None) -> dt.datetime | None:
     except ValueError:
         common.fail(f"--as-of: not a date (YYYY-MM-DD) or ISO date-time: {value!r}", 2)
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _weights() -> ScoringWeights:
+    """The weights file, validated; exits 2 with the place of the error when invalid."""
+    try:
+        return load_weights()
+    except WeightsError as exc:
+        common.fail(str(exc), 2)
 
 
 def _dim_json(d: model.DimensionScore, *, with_contributions: bool) -> dict[str, Any]:
@@ -96,10 +104,7 @@ def score(
     if ctx.invoked_subcommand is not None:
         return
     when = parse_as_of(as_of)
-    try:
-        weights = load_weights()
-    except WeightsError as exc:
-        common.fail(str(exc), 2)
+    weights = _weights()
     with common.job_session() as session:
         ids = _vendor_ids(session, vendor)
         if no_snapshot:
@@ -180,10 +185,15 @@ def explain(
 ) -> None:
     """Show one vendor's scores with every contribution (event or fact, and its points)."""
     when = parse_as_of(as_of)
+    weights = _weights()
     with common.job_session() as session:
         ids = _vendor_ids(session, [slug])
         scores = scoring.compute_scores(
-            session=session, as_of=when, include_suggested=include_suggested, vendor_ids=ids
+            session=session,
+            as_of=when,
+            include_suggested=include_suggested,
+            vendor_ids=ids,
+            weights=weights,
         )
     s = next(iter(scores.values()))
     if as_json:
@@ -213,6 +223,7 @@ def what_if(
 ) -> None:
     """Preview how setting an event's status would move its vendors' scores; saves nothing."""
     when = parse_as_of(as_of)
+    weights = _weights()
     try:
         with common.job_session() as session:
             preview = scoring.what_if(
@@ -221,6 +232,7 @@ def what_if(
                 status=status,
                 as_of=when,
                 include_suggested=include_suggested,
+                weights=weights,
             )
             session.rollback()
     except scoring.ScoringError as exc:

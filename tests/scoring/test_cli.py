@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from kb.cli import app
 from kb.config import get_settings
 from kb.scoring import service
+from kb.scoring import weights as weights_module
 from tests.scoring.test_service import build_acme
 
 
@@ -147,13 +148,26 @@ def test_kb_score_snapshots_alerts_webhook_and_explain(
     assert ["acme", "lock_in", "48.4", "moderate", "->", "48.4", "moderate", "(+0.0)"] in rows
 
 
-def test_kb_score_usage_errors(kb: Callable[..., Result]) -> None:
+def test_kb_score_usage_errors(
+    kb: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     bad_vendor = kb("score", "--vendor", "nope")
     assert bad_vendor.exit_code == 2
     assert "no vendor with slug 'nope'" in bad_vendor.stderr
     bad_date = kb("score", "--as-of", "23/11/2026")
     assert bad_date.exit_code == 2
     assert "--as-of" in bad_date.stderr
+    broken = tmp_path / "scoring.yaml"
+    broken.write_text("model_version: x\n")
+    monkeypatch.setattr(weights_module, "default_path", lambda: broken)
+    for args in (
+        ["score"],
+        ["score", "explain", "acme"],
+        ["score", "what-if", "1", "--status", "dismissed"],
+    ):
+        result = kb(*args)
+        assert result.exit_code == 2, result.output
+        assert f"{broken}: dimensions: Field required" in result.stderr
 
 
 def test_webhook_failures_are_reported_not_raised(hook: Hook) -> None:
