@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
 
-from kb.feeds import health
+from kb.feeds import service as feeds_service
 from kb.models import Vendor, utcnow
 from kb.scoring import service as scoring
 from kb.scoring import weights as scoring_weights
@@ -39,6 +39,7 @@ TREND_DAYS = 90
 CHART_DAYS = 365
 SCOREBOARD_SECONDS = 60.0
 LIVE_SCORE_SECONDS = 60.0
+FEED_WARNING_STATES = ("error", "gone", "warning")
 BREAKDOWN_ROWS = 12
 _SCOREBOARD_LOCK = threading.Lock()
 
@@ -125,7 +126,8 @@ def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
         )
     )
     as_of = max((p.as_of for d in board["latest"].values() for p in d.values()), default=None)
-    feeds = [f for f in health.feed_health(session=session, with_counts=False) if f.warning]
+    states = ((f, feeds_service.feed_state(f)) for f in feeds_service.list_feeds(session=session))
+    feeds = [{"feed": f, "state": state} for f, state in states if feed_warning(state)]
     return render(
         request,
         "dashboard.html",
@@ -255,7 +257,14 @@ def vendor_fact(
     return redirect(request, back, f"{label} set to {value}.")
 
 
+def feed_warning(state: str) -> bool:
+    """True for feed states an analyst should look at."""
+    return state in FEED_WARNING_STATES
+
+
 @router.get("/feeds")
 def feeds_page(request: Request, session: DbSession, user: Viewer) -> Response:
     """Feed health: last check, status, error and item counts; problems first."""
-    return render(request, "feeds/list.html", {"feeds": health.feed_health(session=session)})
+    feeds = feeds_service.feed_health(session=session)
+    feeds.sort(key=lambda f: (not feed_warning(f["state"]), str(f["name"]).casefold()))
+    return render(request, "feeds/list.html", {"feeds": feeds, "warning": feed_warning})

@@ -161,7 +161,7 @@ def test_feed_health_page_and_dashboard_warning(client_as, session: Session):
     viewer = client_as("viewer")
     page = soup(viewer.get("/feeds"))
     rows = page.select("table.feeds tbody tr")
-    assert [r["data-state"] for r in rows] == ["failing", "ok"]
+    assert [r["data-state"] for r in rows] == ["error", "ok"]
     assert "HTTP 500 from server" in rows[0].get_text()
     dash = soup(viewer.get("/"))
     warnings = dash.select(".feed-warnings li")
