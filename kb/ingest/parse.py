@@ -93,8 +93,9 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
     version = result.get("version") or ""
     entries = result.get("entries") or []
     problem = None
-    if result.get("bozo"):
-        exc = result.get("bozo_exception")
+    exc = result.get("bozo_exception")
+    # A missing or non-XML Content-Type says nothing about the feed itself: not ill-formed.
+    if result.get("bozo") and type(exc).__name__ != "NonXMLContentType":
         problem = f"{type(exc).__name__}: {exc}" if exc is not None else "ill-formed"
     if not version and not entries:
         if _looks_like_html(body):

@@ -123,7 +123,7 @@ class RunReport:
 
 
 @dataclass(frozen=True)
-class _FeedPlan:
+class FeedPlan:
     """The plain data one feed's processing needs (no ORM object crosses transactions)."""
 
     id: int
@@ -161,7 +161,7 @@ class Prepared:
 
 def prepare_feed(
     *,
-    plan: _FeedPlan,
+    plan: FeedPlan,
     body: bytes,
     final_url: str | None,
     content_type: str | None,
@@ -236,7 +236,7 @@ def _noop() -> None:
 
 
 def _prepare_job(
-    plan: _FeedPlan, body: bytes, final_url: str | None, content_type: str | None, now: dt.datetime
+    plan: FeedPlan, body: bytes, final_url: str | None, content_type: str | None, now: dt.datetime
 ) -> Prepared:
     assert _WORKER is not None
     matcher, tagger, cats = _WORKER
@@ -276,7 +276,7 @@ class _Pipeline:
         self.tagger = tagger
         self.cats = cats
 
-    def prepare(self, plan: _FeedPlan, result: FetchResult, now: dt.datetime) -> Prepared:
+    def prepare(self, plan: FeedPlan, result: FetchResult, now: dt.datetime) -> Prepared:
         return prepare_feed(
             plan=plan,
             body=result.body,
@@ -290,7 +290,7 @@ class _Pipeline:
 
     def process(
         self,
-        plan: _FeedPlan,
+        plan: FeedPlan,
         result: FetchResult,
         prepped: Prepared | BaseException | None = None,
     ) -> FeedOutcome:
@@ -460,7 +460,7 @@ def _run_locked(
             not_when=rules.vendor_matching.not_when,
         )
         listed = {f.name for f in sources.feeds}
-        plans: list[_FeedPlan] = []
+        plans: list[FeedPlan] = []
         for feed in feeds.list_feeds(session=session):
             if feed.name not in listed or not feed.enabled:
                 continue
@@ -493,7 +493,7 @@ def _run_locked(
                 )
                 continue
             plans.append(
-                _FeedPlan(
+                FeedPlan(
                     id=feed.id,
                     name=feed.name,
                     url=feed.url,
@@ -544,7 +544,7 @@ def _run_locked(
             unchanged.clear()
 
     pool = _make_pool(workers, pipeline) if len(plans) > 1 else None
-    parsing: dict[Future[Prepared], tuple[_FeedPlan, FetchResult]] = {}
+    parsing: dict[Future[Prepared], tuple[FeedPlan, FetchResult]] = {}
 
     def finish(future: Future[Prepared]) -> None:
         plan, result = parsing.pop(future)

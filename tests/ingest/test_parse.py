@@ -103,3 +103,9 @@ def test_billion_laughs_stays_small_and_fast() -> None:
     assert time.monotonic() - started < 5
     assert peak < 20 * 1024 * 1024  # 10**9 "lol"s would be gigabytes
     assert all(len(e.title) < 1000 for e in parsed.entries)
+
+
+def test_a_missing_or_odd_content_type_is_not_ill_formed() -> None:
+    for content_type in (None, "text/html", "application/octet-stream"):
+        parsed = parse_feed(rss([entry(1)]), url="https://x.test/feed", content_type=content_type)
+        assert not parsed.ill_formed and len(parsed.entries) == 1
