@@ -82,7 +82,7 @@ def test_inbox_lists_filters_and_groups(client_as, data: dict) -> None:
     assert len(bad.select("tr.item-row")) == 3  # bad filters ignored, nothing lost
 
 
-def test_inbox_pagination(client_as, session: Session) -> None:
+def test_inbox_pagination(client_as, session: Session, monkeypatch) -> None:
     for n in range(5):
         make_item(session, title=f"Filler {n}", published_at=BASE_TIME + dt.timedelta(hours=n))
     session.commit()
@@ -95,6 +95,12 @@ def test_inbox_pagination(client_as, session: Session) -> None:
     nav = page.select_one("nav.pagination")
     assert "Page 2 of 3" in nav.get_text()
     assert "page=3" in nav.select_one("a[rel=next]")["href"]
+    assert page.select_one("#count-capped") is None
+    from kb.items import service as items_service
+
+    monkeypatch.setattr(items_service, "COUNT_CAP", 3)
+    capped = soup(viewer.get("/inbox", params={"per_page": "2"}))
+    assert "More than 3 items" in capped.select_one("#count-capped").get_text()
 
 
 def test_bulk_create_event_then_confirm_tag_and_what_if(client_as, session: Session, data):
