@@ -206,11 +206,20 @@ _ACCEPT = (
 )
 
 
-async def _run(requests: list[FetchRequest], options: FetchOptions, out: queue.Queue[Any]) -> None:
+async def _run(
+    requests: list[FetchRequest],
+    options: FetchOptions,
+    out: queue.Queue[Any],
+    slots: threading.Semaphore,
+) -> None:
     sem = asyncio.Semaphore(options.concurrency)
+    loop = asyncio.get_running_loop()
     async with make_client(options) as client:
 
         async def one(req: FetchRequest) -> None:
+            # Back-pressure: at most a few bodies wait for the consumer, so a slow consumer
+            # never holds every feed in memory at once.
+            await loop.run_in_executor(None, slots.acquire)
             async with sem:
                 result = await _fetch_one(client, req, options)
             out.put(result)
@@ -243,10 +252,11 @@ def iter_fetch(
     if not reqs:
         return
     out: queue.Queue[Any] = queue.Queue()
+    slots = threading.Semaphore(options.concurrency * 4)
 
     def worker() -> None:
         try:
-            asyncio.run(_run(reqs, options, out))
+            asyncio.run(_run(reqs, options, out, slots))
         except BaseException as exc:  # surfaced to the caller below
             out.put(exc)
         finally:
@@ -266,7 +276,10 @@ def iter_fetch(
             if isinstance(got, BaseException):
                 raise got
             yield got
+            slots.release()
     finally:
+        for _ in reqs:  # a consumer that stopped early must not leave fetches waiting
+            slots.release()
         thread.join(timeout=options.timeout + 5)
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -575,16 +576,22 @@ def _run_locked(
                 continue
             plan = by_id[result.request.key]
             if pool is not None and result.error is None and not result.not_modified:
-                job = pool.submit(
-                    _prepare_job,
-                    plan,
-                    result.body,
-                    result.final_url,
-                    result.headers.get("content-type"),
-                    utcnow(),
-                )
-                parsing[job] = (plan, result)
-                continue
+                try:
+                    job = pool.submit(
+                        _prepare_job,
+                        plan,
+                        result.body,
+                        result.final_url,
+                        result.headers.get("content-type"),
+                        utcnow(),
+                    )
+                except BrokenProcessPool:  # a worker died (e.g. out of memory): go on without
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+                    report.warnings.append("a parse worker died; the rest parsed in-process")
+                else:
+                    parsing[job] = (plan, result)
+                    continue
             if result.not_modified and result.error is None and not result.permanent_url:
                 outcome = FeedOutcome(
                     name=plan.name,

@@ -150,3 +150,20 @@ def test_concurrency_is_bounded(feed_server: FeedServer) -> None:
     assert sorted(r.request.key for r in results) == list(range(12))
     assert all(r.ok for r in results)
     assert 1 < peak <= 3
+
+
+def test_a_slow_consumer_holds_back_the_fetches(feed_server: FeedServer) -> None:
+    for i in range(30):
+        feed_server.routes[f"/p{i}"] = Route(body=BODY)
+    options = FetchOptions(timeout=5, concurrency=2)  # at most 2 * 4 bodies waiting
+    requests = [FetchRequest(key=i, url=feed_server.url(f"/p{i}")) for i in range(30)]
+    consumed = 0
+    for _result in iter_fetch(requests, options):
+        consumed += 1
+        time.sleep(0.01)
+        assert len(feed_server.hits) <= consumed + 8 + 2
+    assert consumed == 30
+    # a consumer that stops early leaves nothing hanging
+    gen = iter_fetch(requests, options)
+    next(gen)
+    gen.close()
