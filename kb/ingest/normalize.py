@@ -10,7 +10,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -226,7 +226,10 @@ def _text_of_clean_html(value: str) -> str:
 
 def normalize_entry(entry: RawEntry, *, feed_url: str, now: dt.datetime) -> NormalEntry:
     """One raw entry to its stored form."""
-    url = canonical_url(entry.link)
+    link = entry.link
+    if link and not link.startswith(("http://", "https://")) and feed_url:
+        link = urljoin(feed_url, link)  # a relative link, resolved against the feed's URL
+    url = canonical_url(link)
     title = plain_text(entry.title)[:MAX_TITLE]
     summary = sanitize_html(entry.summary)
     body_text = _text_of_clean_html(summary)

@@ -135,3 +135,10 @@ def test_normalize_entry_and_content_hash_tracks_edits() -> None:
     assert same.content_hash == a.content_hash  # the estimated date does not count as an edit
     edited = normalize_entry(raw(title="Hello & bye", summary="<p>y</p>"), feed_url="f", now=NOW)
     assert edited.dedup_key == a.dedup_key and edited.content_hash != a.content_hash
+
+
+def test_relative_links_resolve_against_the_feed_url() -> None:
+    got = normalize_entry(
+        raw(link="/news/a?utm_source=x"), feed_url="https://v.test/feed.xml", now=NOW
+    )
+    assert got.url == "https://v.test/news/a"
