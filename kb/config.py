@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     feeds_file: Path = Field(default=Path("feeds.yaml"), description="Feed list for ingestion.")
     ingest_concurrency: int = Field(default=8, ge=1, le=64, description="Feeds fetched at once.")
-    ingest_timeout: float = Field(default=30.0, gt=0, description="Seconds per feed, body included.")
+    ingest_timeout: float = Field(default=30.0, gt=0, description="Seconds per feed, with body.")
     ingest_max_bytes: int = Field(default=10_485_760, ge=1024, description="Largest feed body.")
     ingest_user_agent: str = Field(default="", description="User-Agent; default names kb.")
     ingest_workers: int = Field(default=2, ge=0, le=16, description="Parse processes; 0: none.")
