@@ -31,6 +31,10 @@ BUCKETS_PER_HALVING = 4
 # Buckets of b below 2**-4 are merged: top-N events are rarely that faint.
 MIN_BUCKET = -4 * 4
 _BUCKET_SCALE = BUCKETS_PER_HALVING / LN2
+# Group keys pack (vendor, category, directions, bucket) into one integer (see decode_group):
+# category ids below CATEGORY_SPAN, buckets MIN_BUCKET..0 (b <= 1) below BUCKET_SPAN.
+CATEGORY_SPAN = 1_000_000
+BUCKET_SPAN = 100
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -134,9 +138,11 @@ def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeig
     rel_case = _reliability_case(weights, "x.grade", params)
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""
-SELECT v, k, ds, dl, CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END AS bucket,
-  count(*) AS n, sum(b) AS sum_b
-FROM (
+SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
+  SELECT b, CASE WHEN bb IS NOT NULL THEN
+      ((((CAST(v AS BIGINT) * {CATEGORY_SPAN} + k) * 3 + ds + 1) * 3 + dl + 1) * {BUCKET_SPAN}
+       + (CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END) - :min_bucket) END AS g
+  FROM (
   SELECT ev.vendor_id AS v, y.k AS k, y.ds AS ds, y.dl AS dl, y.b AS b,
     CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) END AS bb
   FROM (
@@ -157,19 +163,23 @@ FROM (
       GROUP BY e.id {fence}
     ) x {join} category c ON c.id = x.category_id {fence}
   ) y {join} event_vendor ev ON ev.event_id = y.id {vendor_filter} {fence}
-) z GROUP BY v, k, ds, dl, CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END"""  # noqa: S608
+  ) z0 {fence}
+) z GROUP BY g"""  # noqa: S608
     query = text(sql).bindparams(*expanding)
     category_weights = {
         r[0]: (float(r[1]), float(r[2]))
         for r in session.execute(text("SELECT id, weight_stability, weight_lock_in FROM category"))
     }
+    if max(category_weights, default=0) >= CATEGORY_SPAN:
+        raise ValueError(f"category ids must stay below {CATEGORY_SPAN} for scoring")
     agg = Aggregate()
     sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
     counts: dict[tuple[int, str], int] = defaultdict(int)
-    for v, k, ds, dl, bucket, n, sum_b in session.execute(query, params):
-        if bucket is None:  # b == 0: no contribution
+    for g, n, sum_b in session.execute(query, params):
+        if g is None:  # b == 0: no contribution
             continue
-        bucket, n = int(bucket), int(n)
+        v, k, ds, dl, bucket = decode_group(int(g))
+        n = int(n)
         ws, wl = category_weights[k]
         floor_b = 0.0 if bucket == MIN_BUCKET else bucket_floor(bucket)
         for dim, factor in (("stability", ds * ws), ("lock_in", dl * wl)):
@@ -192,6 +202,17 @@ FROM (
             for dim in ("stability", "lock_in")
         }
     return agg
+
+
+def decode_group(g: int) -> tuple[int, int, int, int, int]:
+    """(vendor, category, direction stability, direction lock-in, bucket) of a group key.
+
+    One integer key makes the GROUP BY sort cheaper than five columns."""
+    g, bucket = divmod(g, BUCKET_SPAN)
+    g, dl = divmod(g, 3)
+    g, ds = divmod(g, 3)
+    v, k = divmod(g, CATEGORY_SPAN)
+    return v, k, ds - 1, dl - 1, bucket + MIN_BUCKET
 
 
 def threshold(histogram: dict[float, int], top_n: int) -> float:
