@@ -10,7 +10,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -127,11 +127,10 @@ def canonical_url(url: str | None) -> str | None:
         host = f"{host}:{port}"
     if parts.username:
         host = f"{parts.username}@{host}"  # keep it visible: a password never belongs here
-    query = ""
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
-        query = urlencode(kept) if len(kept) != len(pairs) else parts.query
+    query = parts.query
+    if query:
+        # Drop tracking parameters as written (no decode/re-encode, so nothing else changes).
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p.partition("=")[0]))
     path = parts.path or "/"
     out = urlunsplit((scheme, host, path, query, ""))
     if len(out) > MAX_URL:

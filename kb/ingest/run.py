@@ -8,6 +8,7 @@ run takes over the stale lock and completes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -241,7 +242,7 @@ def _prepare_job(
 ) -> Prepared:
     assert _WORKER is not None
     matcher, tagger, cats = _WORKER
-    return prepare_feed(
+    out = prepare_feed(
         plan=plan,
         body=body,
         final_url=final_url,
@@ -251,6 +252,10 @@ def _prepare_job(
         tagger=tagger,
         cats=cats,
     )
+    # The plain text served matching and tagging; the store does not need it: don't ship it.
+    for i, p in enumerate(out.prepared):
+        out.prepared[i] = dataclasses.replace(p, entry=dataclasses.replace(p.entry, text=""))
+    return out
 
 
 def _make_pool(workers: int, pipeline: _Pipeline) -> ProcessPoolExecutor | None:

@@ -142,3 +142,8 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
         raw(link="/news/a?utm_source=x"), feed_url="https://v.test/feed.xml", now=NOW
     )
     assert got.url == "https://v.test/news/a"
+
+
+def test_canonical_url_keeps_the_rest_of_the_query_as_written() -> None:
+    url = "https://x.test/s?q=a%20b+c&utm_source=rss&lang=en&&fbclid=9"
+    assert canonical_url(url) == "https://x.test/s?q=a%20b+c&lang=en"
