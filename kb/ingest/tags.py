@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,7 +48,9 @@ def load_rules(path: Path | None = None) -> TagRulesFile:
     """Read and validate the tagging rules."""
     path = path or default_rules_path()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when available: this file is read on every run, even all-304 ones.
+        loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe loader)
     except OSError as exc:
         raise TagRulesError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
