@@ -370,6 +370,9 @@ class Event(SQLModel, table=True):
     direction_lock_in: int = 0
     note: str | None = None
     merged_into_id: int | None = Field(default=None, foreign_key="event.id", ondelete="SET NULL")
+    # Best (lowest letter) reliability among the feeds of the event's items; NULL: no items.
+    # Kept by database triggers (initial migration); code never writes it.
+    source_grade: str | None = Field(default=None, max_length=1)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: dt.datetime = created_ts()
     updated_at: dt.datetime = created_ts()

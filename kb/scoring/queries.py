@@ -134,8 +134,8 @@ def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeig
     event_from = "event AS e NOT INDEXED" if sqlite else "event AS e"
     join = "CROSS JOIN" if sqlite else "JOIN"
     fence = _fence(dialect)
-    day_num = _day_number(dialect, "x.occurred_at")
-    rel_case = _reliability_case(weights, "x.grade", params)
+    day_num = _day_number(dialect, "e.occurred_at")
+    rel_case = _reliability_case(weights, "e.source_grade", params)
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""
 SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
@@ -146,22 +146,12 @@ SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
   SELECT ev.vendor_id AS v, y.k AS k, y.ds AS ds, y.dl AS dl, y.b AS b,
     CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) END AS bb
   FROM (
-    SELECT x.id AS id, x.category_id AS k, x.direction_stability AS ds,
-      x.direction_lock_in AS dl,
-      x.severity / 5.0 * x.confidence * {rel_case}
+    SELECT e.id AS id, e.category_id AS k, e.direction_stability AS ds,
+      e.direction_lock_in AS dl,
+      e.severity / 5.0 * e.confidence * {rel_case}
         * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
-    FROM (
-      SELECT e.id AS id, e.category_id AS category_id, e.severity AS severity,
-        e.confidence AS confidence, e.occurred_at AS occurred_at,
-        e.direction_stability AS direction_stability,
-        e.direction_lock_in AS direction_lock_in, min(f.reliability) AS grade
-      FROM {event_from}
-      LEFT JOIN event_item ei ON ei.event_id = e.id
-      LEFT JOIN item_source s ON s.item_id = ei.item_id
-      LEFT JOIN feed f ON f.id = s.feed_id
-      WHERE {where}
-      GROUP BY e.id {fence}
-    ) x {join} category c ON c.id = x.category_id {fence}
+    FROM {event_from} {join} category c ON c.id = e.category_id
+    WHERE {where} {fence}
   ) y {join} event_vendor ev ON ev.event_id = y.id {vendor_filter} {fence}
   ) z0 {fence}
 ) z GROUP BY g"""  # noqa: S608
@@ -256,12 +246,9 @@ def _candidates_sql(dialect: str, *, where: str, keep: str, by_vendor: bool, rel
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     return f"""
 SELECT g.id, {vendor_out}, g.ws * g.b * {rel_case}, g.wl * g.b * {rel_case} FROM (
-  SELECT u.id AS id, u.v AS v, u.ws AS ws, u.wl AS wl, u.b AS b,
-    (SELECT min(f.reliability) FROM event_item ei
-     JOIN item_source s ON s.item_id = ei.item_id JOIN feed f ON f.id = s.feed_id
-     WHERE ei.event_id = u.id) AS grade
+  SELECT u.id AS id, u.v AS v, u.ws AS ws, u.wl AS wl, u.b AS b, u.grade AS grade
   FROM (
-    SELECT e.id AS id, {vendor_col}
+    SELECT e.id AS id, {vendor_col} e.source_grade AS grade,
       e.direction_stability * c.weight_stability AS ws,
       e.direction_lock_in * c.weight_lock_in AS wl,
       e.severity / 5.0 * e.confidence

@@ -132,23 +132,12 @@ def _facts(session: Session, vendors: Sequence[Any]) -> dict[int, list[FactRow]]
     return out
 
 
-def _event_sources(
-    session: Session, event_ids: Sequence[int]
-) -> tuple[dict[int, str], dict[int, str]]:
-    """(best feed grade, first item URL) per event, for the given events."""
-    grades: dict[int, str] = {}
+def _event_urls(session: Session, event_ids: Sequence[int]) -> dict[int, str]:
+    """The first item URL per event, for the given events."""
     urls: dict[int, str] = {}
     ids = sorted(set(event_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        query = (
-            select(T_EI.event_id, func.min(T_FEED.reliability))
-            .join(_table(ItemSource), T_SRC.item_id == T_EI.item_id)
-            .join(_table(Feed), T_FEED.id == T_SRC.feed_id)
-            .where(T_EI.event_id.in_(chunk))
-            .group_by(T_EI.event_id)
-        )
-        grades.update({r[0]: r[1] for r in session.execute(query)})
         query_urls = (
             select(T_EI.event_id, T_ITEM.url, T_ITEM.published_at, T_ITEM.id)
             .join(_table(Item), T_ITEM.id == T_EI.item_id)
@@ -160,7 +149,7 @@ def _event_sources(
             if eid not in first or key < first[eid][0]:
                 first[eid] = (key, url)
         urls.update({eid: url for eid, (_k, url) in first.items()})
-    return grades, urls
+    return urls
 
 
 def _event_rows(
@@ -191,6 +180,7 @@ def _event_rows(
             T_CAT.weight_stability,
             T_CAT.weight_lock_in,
             T_CAT.half_life_days,
+            T_EVENT.source_grade,
         )
         .join(_table(Event), T_EVENT.id == T_EV.event_id)
         .join(_table(Category), T_CAT.id == T_EVENT.category_id)
@@ -213,7 +203,7 @@ def _event_rows(
             status = overrides.get(r[1], r[3])
             if status in statuses and r[0] in wanted:
                 raw.append((r, status))
-    grades, urls = _event_sources(session, [r[1] for r, _s in raw])
+    urls = _event_urls(session, [r[1] for r, _s in raw])
     out: dict[int, list[EventRow]] = defaultdict(list)
     for r, status in raw:
         out[r[0]].append(
@@ -230,7 +220,7 @@ def _event_rows(
                 weight_stability=r[10],
                 weight_lock_in=r[11],
                 half_life_days=r[12],
-                grade=grades.get(r[1]),
+                grade=r[13],
                 source_url=urls.get(r[1]),
             )
         )

@@ -168,6 +168,7 @@ def upgrade() -> None:
     sa.Column('direction_lock_in', sa.Integer(), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('source_grade', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', kb.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', kb.models.UTCDateTime(timezone=True), nullable=False),
@@ -344,6 +345,7 @@ def upgrade() -> None:
 
     _create_audit_guards()
     _create_fulltext()
+    _create_source_grade_triggers()
     # ### end Alembic commands ###
 
 
@@ -439,7 +441,157 @@ def _drop_fulltext() -> None:
             op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_fts")
 
 
+# event.source_grade (scoring): the best (lowest letter) reliability among the feeds of the
+# event's items, NULL without items. Kept by the database itself, so every writer (events
+# service, ingestion, merges, SQL by hand) keeps it right: any change to event_item,
+# item_source or a feed's reliability recomputes the grade of the events it touches.
+GRADE_OF_SQLITE = (
+    "(SELECT min(f.reliability) FROM event_item gi JOIN item_source gs ON gs.item_id = "
+    "gi.item_id JOIN feed f ON f.id = gs.feed_id WHERE gi.event_id = event.id)"
+)
+GRADE_TRIGGERS_SQLITE = {
+    "trg_event_item_grade_ai": ("AFTER INSERT ON event_item", "new.event_id"),
+    "trg_event_item_grade_ad": ("AFTER DELETE ON event_item", "old.event_id"),
+    "trg_event_item_grade_au": (
+        "AFTER UPDATE OF event_id, item_id ON event_item",
+        "old.event_id, new.event_id",
+    ),
+    "trg_item_source_grade_ai": (
+        "AFTER INSERT ON item_source",
+        "SELECT event_id FROM event_item WHERE item_id = new.item_id",
+    ),
+    "trg_item_source_grade_ad": (
+        "AFTER DELETE ON item_source",
+        "SELECT event_id FROM event_item WHERE item_id = old.item_id",
+    ),
+    "trg_item_source_grade_au": (
+        "AFTER UPDATE OF item_id, feed_id ON item_source",
+        "SELECT event_id FROM event_item WHERE item_id IN (old.item_id, new.item_id)",
+    ),
+    "trg_feed_grade_au": (
+        "AFTER UPDATE OF reliability ON feed WHEN old.reliability IS NOT new.reliability",
+        "SELECT ei.event_id FROM item_source s JOIN event_item ei ON ei.item_id = s.item_id "
+        "WHERE s.feed_id = new.id",
+    ),
+}
+# PostgreSQL: the events are locked first and the grade is read by a later statement (a fresh
+# snapshot), so two transactions changing the same event cannot lose each other's sources;
+# the item rows are locked too, so a new source of an item and a new link of that item to an
+# event (ingestion vs. an analyst) are serialized.
+GRADE_PG_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION kb_event_source_grade_refresh(event_ids integer[]) RETURNS void AS $$
+BEGIN
+    PERFORM 1 FROM event WHERE id = ANY(event_ids) ORDER BY id FOR NO KEY UPDATE;
+    UPDATE event AS e SET source_grade = x.grade
+    FROM (
+        SELECT t.id, (
+            SELECT min(f.reliability) FROM event_item ei
+            JOIN item_source s ON s.item_id = ei.item_id JOIN feed f ON f.id = s.feed_id
+            WHERE ei.event_id = t.id) AS grade
+        FROM unnest(event_ids) AS t(id)
+    ) AS x
+    WHERE e.id = x.id AND e.source_grade IS DISTINCT FROM x.grade;
+END;
+$$ LANGUAGE plpgsql
+""",
+    """
+CREATE OR REPLACE FUNCTION kb_item_link_grade() RETURNS trigger AS $$
+DECLARE
+    items integer[];
+    events integer[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        items := ARRAY[NEW.item_id];
+    ELSIF TG_OP = 'DELETE' THEN
+        items := ARRAY[OLD.item_id];
+    ELSE
+        items := ARRAY[OLD.item_id, NEW.item_id];
+    END IF;
+    PERFORM 1 FROM item WHERE id = ANY(items) ORDER BY id FOR NO KEY UPDATE;
+    IF TG_TABLE_NAME = 'event_item' THEN
+        IF TG_OP = 'INSERT' THEN
+            events := ARRAY[NEW.event_id];
+        ELSIF TG_OP = 'DELETE' THEN
+            events := ARRAY[OLD.event_id];
+        ELSE
+            events := ARRAY[OLD.event_id, NEW.event_id];
+        END IF;
+    ELSE
+        SELECT array_agg(DISTINCT event_id) INTO events FROM event_item
+        WHERE item_id = ANY(items);
+    END IF;
+    IF events IS NOT NULL THEN
+        PERFORM kb_event_source_grade_refresh(events);
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql
+""",
+    """
+CREATE OR REPLACE FUNCTION kb_feed_grade() RETURNS trigger AS $$
+DECLARE
+    events integer[];
+BEGIN
+    SELECT array_agg(DISTINCT ei.event_id) INTO events FROM item_source s
+    JOIN event_item ei ON ei.item_id = s.item_id WHERE s.feed_id = NEW.id;
+    IF events IS NOT NULL THEN
+        PERFORM kb_event_source_grade_refresh(events);
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql
+""",
+)
+GRADE_TRIGGERS_PG = {
+    "trg_event_item_grade": (
+        "event_item",
+        "AFTER INSERT OR DELETE OR UPDATE OF event_id, item_id ON event_item FOR EACH ROW "
+        "EXECUTE FUNCTION kb_item_link_grade()",
+    ),
+    "trg_item_source_grade": (
+        "item_source",
+        "AFTER INSERT OR DELETE OR UPDATE OF item_id, feed_id ON item_source FOR EACH ROW "
+        "EXECUTE FUNCTION kb_item_link_grade()",
+    ),
+    "trg_feed_grade": (
+        "feed",
+        "AFTER UPDATE OF reliability ON feed FOR EACH ROW "
+        "WHEN (OLD.reliability IS DISTINCT FROM NEW.reliability) EXECUTE FUNCTION kb_feed_grade()",
+    ),
+}
+
+
+def _create_source_grade_triggers() -> None:
+    """Keep event.source_grade right whoever changes items, sources or feed grades."""
+    if op.get_bind().dialect.name == "sqlite":
+        for name, (when, events) in GRADE_TRIGGERS_SQLITE.items():
+            op.execute(
+                f"CREATE TRIGGER {name} {when} BEGIN UPDATE event SET source_grade = "
+                f"{GRADE_OF_SQLITE} WHERE id IN ({events}) AND source_grade IS NOT "
+                f"{GRADE_OF_SQLITE}; END"
+            )
+    else:
+        for function in GRADE_PG_FUNCTIONS:
+            op.execute(function)
+        for name, (_table, spec) in GRADE_TRIGGERS_PG.items():
+            op.execute(f"CREATE TRIGGER {name} {spec}")
+
+
+def _drop_source_grade_triggers() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in GRADE_TRIGGERS_SQLITE:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        for name, (table, _spec) in GRADE_TRIGGERS_PG.items():
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        for function in ("kb_feed_grade()", "kb_item_link_grade()",
+                         "kb_event_source_grade_refresh(integer[])"):
+            op.execute(f"DROP FUNCTION IF EXISTS {function}")
+
+
 def downgrade() -> None:
+    _drop_source_grade_triggers()
     _drop_fulltext()
     _drop_audit_guards()
     # ### commands auto generated by Alembic - please adjust! ###
