@@ -15,6 +15,7 @@ from kb.ingest.lock import LockBusy
 from kb.ingest.run import FeedOutcome, RunReport, run_ingest
 from kb.ingest.sources import SourcesError
 from kb.ingest.tags import TagRulesError
+from kb.scoring import service as scoring
 
 OFFLINE_HINTS = ("cannot connect", "timed out", "ConnectError", "Name or service", "resolve")
 
@@ -122,12 +123,43 @@ def ingest(
                 bar.__exit__(None, None, None)
     finally:
         eng.dispose()
+    scores = _snapshot_scores(report)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        typer.echo(json.dumps({**report.to_dict(), "scores": scores}, indent=2, default=str))
     else:
         if interactive:
             for o in report.feeds:
                 if o.failed or o.ill_formed:
                     typer.echo(_line(o))
         _summary(report)
+        _print_scores(scores)
     raise typer.Exit(report.exit_code)
+
+
+def _snapshot_scores(report: RunReport) -> dict[str, Any]:
+    """Store a score snapshot of every vendor after the run and deliver alerts.
+
+    A scoring failure is reported but never undoes or fails the ingestion itself."""
+    run_id = f"ingest-{report.run_id}"
+    try:
+        with common.job_session() as session:
+            result = scoring.snapshot_scores(session=session, run_id=run_id)
+    except Exception as exc:
+        return {"run_id": run_id, "error": f"scores not updated: {exc}"}
+    alerts = [a.to_dict() for a in result.alerts]
+    out: dict[str, Any] = {"run_id": run_id, "vendors": len(result.scores), "alerts": alerts}
+    url = common.settings().score_webhook_url
+    if result.alerts and url:
+        out["webhook_error"] = scoring.post_alerts(url=url, alerts=result.alerts, run_id=run_id)
+    return out
+
+
+def _print_scores(scores: dict[str, Any]) -> None:
+    if "error" in scores:
+        typer.secho(f"kb: warning: {scores['error']}", err=True)
+        return
+    typer.echo(f"scores: snapshot {scores['run_id']} of {scores['vendors']} vendors stored")
+    for alert in scores["alerts"]:
+        typer.echo(f"ALERT {alert['slug']} {alert['dimension']}: {alert['reason']}")
+    if scores.get("webhook_error"):
+        typer.secho(f"kb: warning: alerts not delivered: {scores['webhook_error']}", err=True)

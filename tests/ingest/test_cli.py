@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from kb.cli import app
 from kb.config import get_settings
-from kb.models import IngestRun, Item, ItemSource
+from kb.models import IngestRun, Item, ItemSource, ScoreSnapshot, Vendor
 from tests.ingest.factories import entry, feed_spec, rss, write_feeds
 from tests.ingest.server import FeedServer, Route
 
@@ -197,3 +197,30 @@ def test_sigkill_loses_nothing_and_overlapping_runs_never_duplicate(
     with engine.connect() as conn:
         statuses = conn.execute(select(IngestRun.status).order_by(IngestRun.id)).scalars().all()  # type: ignore[arg-type]
     assert statuses == ["interrupted", "ok"]
+
+
+def test_each_run_stores_a_score_snapshot_of_every_vendor(
+    catalog,  # type: ignore[no-untyped-def]
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_settings: None,
+) -> None:
+    for key, value in env(db_url, tmp_path).items():
+        if key.startswith("KB_"):
+            monkeypatch.setenv(key, value)
+    feed_server.routes["/a"] = Route(body=rss([entry(1, title="OpenAI sued over training data")]))
+    feeds = tmp_path / "feeds.yaml"
+    write_feeds(feeds, [feed_spec("Good feed", feed_server.url("/a"))])
+    result = CliRunner().invoke(app, ["ingest", "--feeds", str(feeds), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)["scores"]
+    assert "error" not in scores, scores
+    vendors = scalar(engine, select(func.count()).select_from(Vendor))
+    assert scores["vendors"] == vendors > 0
+    with engine.connect() as conn:
+        run_ids = set(conn.execute(select(ScoreSnapshot.run_id).distinct()).scalars())  # type: ignore[call-overload]
+    assert run_ids == {scores["run_id"]}
+    assert scalar(engine, select(func.count()).select_from(ScoreSnapshot)) == 2 * vendors
