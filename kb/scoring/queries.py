@@ -127,7 +127,7 @@ def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeig
     where, expanding = _where(filters, params, sqlite=dialect == "sqlite")
     vendor_filter = ""
     if filters.vendor_ids is not None:
-        vendor_filter = "WHERE ev.vendor_id IN :vendor_ids"
+        vendor_filter = "AND ev.vendor_id IN :vendor_ids"
         params["vendor_ids"] = list(filters.vendor_ids)
         expanding.append(bindparam("vendor_ids", expanding=True))
     sqlite = dialect == "sqlite"
@@ -136,24 +136,22 @@ def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeig
     fence = _fence(dialect)
     day_num = _day_number(dialect, "e.occurred_at")
     rel_case = _reliability_case(weights, "e.source_grade", params)
+    greatest = "max" if sqlite else "greatest"
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""
 SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
-  SELECT b, CASE WHEN bb IS NOT NULL THEN
+  SELECT b, CASE WHEN b > 0 THEN
       ((((CAST(v AS BIGINT) * {CATEGORY_SPAN} + k) * 3 + ds + 1) * 3 + dl + 1) * {BUCKET_SPAN}
-       + (CASE WHEN bb < :min_bucket THEN :min_bucket ELSE bb END) - :min_bucket) END AS g
+       + {greatest}(CAST(floor(ln(b) * :bk) AS INTEGER), :min_bucket) - :min_bucket) END AS g
   FROM (
-  SELECT ev.vendor_id AS v, y.k AS k, y.ds AS ds, y.dl AS dl, y.b AS b,
-    CASE WHEN y.b > 0 THEN CAST(floor(ln(y.b) * :bk) AS INTEGER) END AS bb
-  FROM (
-    SELECT e.id AS id, e.category_id AS k, e.direction_stability AS ds,
-      e.direction_lock_in AS dl,
-      e.severity / 5.0 * e.confidence * {rel_case}
-        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
-    FROM {event_from} {join} category c ON c.id = e.category_id
-    WHERE {where} {fence}
-  ) y {join} event_vendor ev ON ev.event_id = y.id {vendor_filter} {fence}
-  ) z0 {fence}
+      SELECT ev.vendor_id AS v, e.category_id AS k, e.direction_stability AS ds,
+        e.direction_lock_in AS dl,
+        e.severity / 5.0 * e.confidence * {rel_case}
+          * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
+      FROM {event_from} {join} category c ON c.id = e.category_id
+        {join} event_vendor ev ON ev.event_id = e.id
+      WHERE {where} {vendor_filter} {fence}
+  ) y
 ) z GROUP BY g"""  # noqa: S608
     query = text(sql).bindparams(*expanding)
     category_weights = {
@@ -223,13 +221,16 @@ def _class_condition(classes: set[tuple[str, int]] | dict[tuple[str, int], float
         cond = f"u.{col} * {sign} > 0"
         if isinstance(classes, dict):
             name = f"t_{dim}_{'p' if sign > 0 else 'n'}"
-            cond += f" AND abs(u.{col}) * u.b * :rel_max >= :{name}"
+            cond += f" AND abs(u.{col}) * u.b >= :{name}"
         parts.append(f"({cond})")
     return " OR ".join(parts)
 
 
-def _candidates_sql(dialect: str, *, where: str, keep: str, by_vendor: bool, rel_case: str) -> str:
-    """Per-event c for the events that pass ``keep`` (grades looked up only for those)."""
+def _candidates_sql(
+    dialect: str, *, where: str, keep: str, by_vendor: bool, rel_case: str, since: str
+) -> str:
+    """Per-event c for the events that pass ``keep``, and ``since`` (a cheap date filter that
+    skips events too old to pass) before any arithmetic."""
     sqlite = dialect == "sqlite"
     join = "CROSS JOIN" if sqlite else "JOIN"
     fence = _fence(dialect)
@@ -237,26 +238,62 @@ def _candidates_sql(dialect: str, *, where: str, keep: str, by_vendor: bool, rel
     if by_vendor:  # driven by the vendors' links (index on event_vendor.vendor_id)
         source = f"event_vendor ev {join} event e ON e.id = ev.event_id"
         where = f"ev.vendor_id IN :vendor_ids AND {where}"
-        vendor_col, tail = "ev.vendor_id AS v,", ""
+        vendor_col, tail, outer = "ev.vendor_id AS v,", "", f"({keep})"
     else:  # one scan of the events; only those that pass are joined to their vendors
         source = "event AS e NOT INDEXED" if sqlite else "event AS e"
         vendor_col = "NULL AS v,"
-        tail = f"{join} event_vendor ev ON ev.event_id = g.id WHERE ev.vendor_id IN :vendor_ids"
-    vendor_out = "g.v" if by_vendor else "ev.vendor_id"
+        tail = f"{join} event_vendor ev ON ev.event_id = u.id"
+        outer = f"({keep}) AND ev.vendor_id IN :vendor_ids"
+    vendor_out = "u.v" if by_vendor else "ev.vendor_id"
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     return f"""
-SELECT g.id, {vendor_out}, g.ws * g.b * {rel_case}, g.wl * g.b * {rel_case} FROM (
-  SELECT u.id AS id, u.v AS v, u.ws AS ws, u.wl AS wl, u.b AS b, u.grade AS grade
-  FROM (
-    SELECT e.id AS id, {vendor_col} e.source_grade AS grade,
-      e.direction_stability * c.weight_stability AS ws,
-      e.direction_lock_in * c.weight_lock_in AS wl,
-      e.severity / 5.0 * e.confidence
-        * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
-    FROM {source} {join} category c ON c.id = e.category_id
-    WHERE {where} {fence}
-  ) u WHERE {keep} {fence}
-) g {tail}"""  # noqa: S608
+SELECT u.id, {vendor_out}, u.ws * u.b, u.wl * u.b FROM (
+  SELECT e.id AS id, {vendor_col}
+    e.direction_stability * c.weight_stability AS ws,
+    e.direction_lock_in * c.weight_lock_in AS wl,
+    e.severity / 5.0 * e.confidence * {rel_case}
+      * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
+  FROM {source} {join} category c ON c.id = e.category_id
+  WHERE {where} {since} {fence}
+) u {tail} WHERE {outer}"""  # noqa: S608
+
+
+def _since(
+    session: Session,
+    filters: Filters,
+    thresholds: dict[tuple[str, int], float],
+    rel_max: float,
+    params: dict[str, Any],
+    *,
+    sqlite: bool,
+) -> str:
+    """A per-category date filter: an event of category k cannot reach |c| >= t when it is
+    older than ``half_life * log2(|weight| * rel_max / t)`` days (severity/5 and confidence are
+    at most 1), for every threshold t its sign may meet. One day of margin for rounding."""
+    whens = []
+    rows = session.execute(
+        text("SELECT id, weight_stability, weight_lock_in, half_life_days FROM category")
+    )
+    for i, (k, ws, wl, hl) in enumerate(rows):
+        ages = [
+            float(hl) * math.log2(abs(float(w)) * rel_max / t)
+            for (dim, _sign), t in thresholds.items()
+            for w in [ws if dim == "stability" else wl]
+            if t > 0 and abs(float(w)) * rel_max >= t
+        ]
+        if ages and not math.isfinite(max(ages)):
+            continue  # no usable bound for this category: no filter
+        cutoff = (
+            filters.day - dt.timedelta(days=math.floor(min(max(ages), 10**6)) + 1)
+            if ages
+            else filters.day + dt.timedelta(days=1)  # can never reach a threshold
+        )
+        params[f"since_k{i}"] = int(k)
+        params[f"since_d{i}"] = cutoff.isoformat() if sqlite else cutoff
+        whens.append(f"WHEN :since_k{i} THEN :since_d{i}")
+    if not whens:
+        return ""
+    return f"AND e.occurred_at >= (CASE e.category_id {' '.join(whens)} ELSE e.occurred_at END)"
 
 
 def candidate_events(
@@ -291,9 +328,19 @@ def candidate_events(
         keep = _class_condition(thresholds)
     else:
         keep = _class_condition(classes or set())
-    rel_case = _reliability_case(weights, "g.grade", params)
+    rel_case = _reliability_case(weights, "e.source_grade", params)
+    since = ""
+    if thresholds:
+        since = _since(
+            session, filters, thresholds, params["rel_max"], params, sqlite=dialect == "sqlite"
+        )
     sql = _candidates_sql(
-        dialect, where=where, keep=keep, by_vendor=not thresholds, rel_case=rel_case
+        dialect,
+        where=where,
+        keep=keep,
+        by_vendor=not thresholds,
+        rel_case=rel_case,
+        since=since,
     )
     query = text(sql).bindparams(*expanding)
     return [(r[0], r[1], float(r[2]), float(r[3])) for r in session.execute(query, params)]
