@@ -36,6 +36,7 @@ _BUCKET_SCALE = BUCKETS_PER_HALVING / LN2
 CATEGORY_SPAN = 1_000_000
 BUCKET_SPAN = 100
 _EPOCH = dt.date(1970, 1, 1)
+SORTER_THREADS = 4
 
 
 def bucket_floor(bucket: int) -> float:
@@ -154,6 +155,8 @@ SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
   ) y
 ) z GROUP BY g"""  # noqa: S608
     query = text(sql).bindparams(*expanding)
+    if sqlite:  # let SQLite's sorter (the GROUP BY) use helper threads; a per-connection hint
+        session.execute(text(f"PRAGMA threads = {SORTER_THREADS}"))
     category_weights = {
         r[0]: (float(r[1]), float(r[2]))
         for r in session.execute(text("SELECT id, weight_stability, weight_lock_in FROM category"))
