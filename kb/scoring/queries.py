@@ -284,10 +284,10 @@ def _since(
             for w in [ws if dim == "stability" else wl]
             if t > 0 and abs(float(w)) * rel_max >= t
         ]
-        if ages and not math.isfinite(max(ages)):
-            continue  # no usable bound for this category: no filter
+        if ages and not max(ages) < (filters.day - dt.date.min).days - 2:
+            continue  # the bound reaches back before any date: no filter for this category
         cutoff = (
-            filters.day - dt.timedelta(days=math.floor(min(max(ages), 10**6)) + 1)
+            filters.day - dt.timedelta(days=math.floor(max(ages)) + 1)
             if ages
             else filters.day + dt.timedelta(days=1)  # can never reach a threshold
         )

@@ -218,3 +218,29 @@ def test_event_found_by_both_candidate_queries_counts_once(
     got = service.compute_scores(session=session, as_of=AS_OF, weights=FEW)[vendor.id]
     listed = {c.ref for c in got.stability.contributions if c.kind == "event"}
     assert listed == {str(rows[1].event_id), str(rows[2].event_id), model.OTHER_REF}
+
+
+def test_candidate_scan_with_extreme_half_lives(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The candidate scan skips events too old to reach a threshold, per category; a half-life
+    # of a million years (no usable date bound) or of a day (everything old is skipped) must
+    # still list exactly what the full listing lists.
+    vendor = make_vendor(session)
+    slow = make_category(session, weight_stability=1.0, half_life_days=365e6)
+    fast = make_category(session, weight_stability=1.0, half_life_days=1.0)
+    for i in range(8):
+        for cat in (slow, fast):
+            make_event(
+                session,
+                vendors=[vendor],
+                category=cat,
+                severity=1 + i % 5,
+                occurred_at=AS_OF.date() - dt.timedelta(days=i * 40),
+            )
+    assert vendor.id is not None
+    monkeypatch.setattr(service, "FETCH_ALL_LIMIT", 10_000)
+    full = service.compute_scores(session=session, as_of=AS_OF, weights=FEW)[vendor.id]
+    monkeypatch.setattr(service, "FETCH_ALL_LIMIT", -1)
+    top = service.compute_scores(session=session, as_of=AS_OF, weights=FEW)[vendor.id]
+    assert top == full
