@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -120,6 +121,31 @@ def test_gzip_bodies_are_decoded(feed_server: FeedServer) -> None:
 def test_connection_refused_is_a_result_not_a_crash() -> None:
     r = fetch_one(FetchRequest(key=1, url="http://127.0.0.1:9/feed"), FAST)
     assert r.error and "connect" in r.error
+
+
+def test_unknown_host_is_a_result_naming_it() -> None:
+    r = fetch_one(FetchRequest(key=1, url="http://no-such-host.invalid/feed"), FAST)
+    assert r.error and r.error.startswith("cannot connect: host name not found")
+
+
+def test_proxies_come_from_the_environment(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, feed_server.base)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "direct.invalid")
+    # the feed server plays the proxy: it receives the absolute URL
+    feed_server.routes["http://feeds.invalid/f"] = Route(body=BODY)
+    r = fetch_one(FetchRequest(key=1, url="http://feeds.invalid/f"), FAST)
+    assert r.ok and r.body == BODY
+    assert feed_server.hits_of("http://feeds.invalid/f")[0].headers["host"] == "feeds.invalid"
+    # NO_PROXY, and trust_env=False, go direct (where the host does not exist)
+    r = fetch_one(FetchRequest(key=1, url="http://direct.invalid/f"), FAST)
+    assert "host name not found" in (r.error or "")
+    r = fetch_one(FetchRequest(key=1, url="http://feeds.invalid/f"), replace(FAST, trust_env=False))
+    assert "host name not found" in (r.error or "")
+    assert len(feed_server.hits) == 1
 
 
 def test_concurrency_is_bounded(feed_server: FeedServer) -> None:
