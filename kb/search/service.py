@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,56 +189,70 @@ def _ordered(rows: Sequence[Any], ids: list[int]) -> list[Any]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def search_items(
-    *, session: Session, q: str | None, page: int = 1, per_page: int | None = None
-) -> tuple[Page[ItemHit], bool]:
-    """Items matching ``q``, newest first, one page; and whether the total is capped."""
+def _search_page(
+    session: Session,
+    *,
+    kind: str,
+    tsv: str,
+    model: Any,
+    to_hit: Callable[[Any], Any],
+    q: str | None,
+    page: int,
+    per_page: int | None,
+) -> tuple[Page[Any], bool]:
+    """One page of ``model`` rows matching ``q`` (newest first) as hits; and whether the total
+    is capped. Shared by items and events, which differ only in table and hit shape."""
     page, per_page = clamp(page, per_page)
     parsed = parse_query(q)
     if parsed is None:
         return Page(items=[], page=page, per_page=per_page, total=0), False
-    ids, total = _ids_and_count(session, "item", PG_ITEM_TSV, parsed, page, per_page)
+    ids, total = _ids_and_count(session, kind, tsv, parsed, page, per_page)
     rows: list[Any] = []
     if ids:
-        rows = list(session.exec(select(Item).where(col(Item.id).in_(ids))))
-    hits = [
-        ItemHit(
-            id=r.id,
-            title=r.title,
-            excerpt=plain_text(r.summary),
-            published_at=r.published_at,
-            status=r.status,
-        )
-        for r in _ordered(rows, ids)
-    ]
+        rows = list(session.exec(select(model).where(col(model.id).in_(ids))))
+    hits = [to_hit(r) for r in _ordered(rows, ids)]
     capped = total > COUNT_CAP
     return Page(items=hits, page=page, per_page=per_page, total=min(total, COUNT_CAP)), capped
+
+
+def _item_hit(r: Any) -> ItemHit:
+    return ItemHit(
+        id=r.id,
+        title=r.title,
+        excerpt=plain_text(r.summary),
+        published_at=r.published_at,
+        status=r.status,
+    )
+
+
+def _event_hit(r: Any) -> EventHit:
+    return EventHit(
+        id=r.id,
+        title=r.title,
+        excerpt=plain_text(r.note),
+        occurred_at=r.occurred_at,
+        status=r.status,
+    )
+
+
+def search_items(
+    *, session: Session, q: str | None, page: int = 1, per_page: int | None = None
+) -> tuple[Page[ItemHit], bool]:
+    """Items matching ``q``, newest first, one page; and whether the total is capped."""
+    return _search_page(
+        session, kind="item", tsv=PG_ITEM_TSV, model=Item, to_hit=_item_hit,
+        q=q, page=page, per_page=per_page,
+    )  # fmt: skip
 
 
 def search_events(
     *, session: Session, q: str | None, page: int = 1, per_page: int | None = None
 ) -> tuple[Page[EventHit], bool]:
     """Events matching ``q`` (merged ones included), newest first; and whether total is capped."""
-    page, per_page = clamp(page, per_page)
-    parsed = parse_query(q)
-    if parsed is None:
-        return Page(items=[], page=page, per_page=per_page, total=0), False
-    ids, total = _ids_and_count(session, "event", PG_EVENT_TSV, parsed, page, per_page)
-    rows: list[Any] = []
-    if ids:
-        rows = list(session.exec(select(Event).where(col(Event.id).in_(ids))))
-    hits = [
-        EventHit(
-            id=r.id,
-            title=r.title,
-            excerpt=plain_text(r.note),
-            occurred_at=r.occurred_at,
-            status=r.status,
-        )
-        for r in _ordered(rows, ids)
-    ]
-    capped = total > COUNT_CAP
-    return Page(items=hits, page=page, per_page=per_page, total=min(total, COUNT_CAP)), capped
+    return _search_page(
+        session, kind="event", tsv=PG_EVENT_TSV, model=Event, to_hit=_event_hit,
+        q=q, page=page, per_page=per_page,
+    )  # fmt: skip
 
 
 def search(
