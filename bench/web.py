@@ -4,11 +4,13 @@ Builds a SQLite database (``alembic upgrade head``, the shipped catalog and taxo
 bulk inserts: N items with sources, vendor matches and suggested categories, M events linked
 to vendors and items, and weekly score snapshots), starts ``kb serve --workers 2`` and a bare
 FastAPI app under uvicorn with 2 workers on 127.0.0.1, signs in, and drives C concurrent
-clients (httpx, asyncio) against each page for a fixed time. Prints requests per second, p50
-and p99 per page, the ratio to the baseline, and whether p99 < 100 ms (the goal).
+clients against each page for a fixed time: with ``wrk`` (C, light; ``apt-get install wrk``)
+when it is on PATH, else (or with ``--client python``) with httpx on asyncio, which takes
+about a core of its own. Prints the driver used, requests per second, p50 and p99 per page,
+the ratio to the baseline, and whether p99 < 100 ms (the goal).
 
     .venv/bin/python bench/web.py [--items 100000] [--events 10000] [--clients 16]
-                                  [--seconds 10] [--keep PATH]
+                                  [--seconds 10] [--keep PATH] [--client auto|wrk|python]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -257,6 +260,58 @@ async def drive(
     return len(latencies), latencies, errors
 
 
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _wrk_ms(text: str) -> float:
+    """``'9.51ms'`` -> 9.51 (wrk prints us, ms, s or m)."""
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    assert match, f"unexpected wrk latency {text!r}"
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> tuple[int, float, float, float, int]:
+    """wrk ``--latency`` output -> (requests, req/s, p50 ms, p99 ms, errors)."""
+    requests = re.search(r"^\s*(\d+) requests in ", output, re.M)
+    rps = re.search(r"^Requests/sec:\s*([0-9.]+)", output, re.M)
+    p50 = re.search(r"^\s*50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", output, re.M)
+    if not (requests and rps and p50 and p99):
+        raise SystemExit(f"could not parse wrk output:\n{output}")
+    errors = 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
+    if non_2xx:
+        errors += int(non_2xx.group(1))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return (
+        int(requests.group(1)),
+        float(rps.group(1)),
+        _wrk_ms(p50.group(1)),
+        _wrk_ms(p99.group(1)),
+        errors,
+    )
+
+
+def drive_wrk(
+    wrk: str, url: str, *, clients: int, seconds: float, cookies: httpx.Cookies | None
+) -> tuple[int, float, float, float, int]:
+    """Warm up, then run wrk on ``url``: (requests, req/s, p50 ms, p99 ms, errors)."""
+    header = "; ".join(f"{name}={value}" for name, value in (cookies or {}).items())
+    with httpx.Client(cookies=cookies) as client:
+        warm_until = time.monotonic() + min(2.0, seconds / 5)
+        while time.monotonic() < warm_until:
+            client.get(url)
+    cmd = [wrk, "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if header:
+        cmd += ["-H", f"Cookie: {header}"]
+    done = subprocess.run([*cmd, url], capture_output=True, text=True, check=True)
+    return parse_wrk(done.stdout)
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (0-100)."""
     if len(values) < 2:
@@ -272,7 +327,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="per page")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk if on PATH (auto), wrk, or httpx on asyncio (python)",
+    )
     args = parser.parse_args(argv)
+    wrk = shutil.which("wrk") if args.client in ("auto", "wrk") else None
+    if args.client == "wrk" and wrk is None:
+        raise SystemExit("wrk is not on PATH (apt-get install wrk)")
+    if wrk is not None:
+        args.seconds = float(max(1, round(args.seconds)))  # wrk takes whole seconds
+
+    def measure(
+        label: str, base: str, path: str, cookies: httpx.Cookies | None
+    ) -> tuple[str, int, float, float, float, int]:
+        if wrk is not None:
+            n, rps, p50, p99, err = drive_wrk(
+                wrk, base + path, clients=args.clients, seconds=args.seconds, cookies=cookies
+            )
+            return label, n, rps, p50, p99, err
+        n, lat, err = asyncio.run(
+            drive(base, path, clients=args.clients, seconds=args.seconds, cookies=cookies)
+        )
+        return label, n, n / args.seconds, pct(lat, 50), pct(lat, 99), err
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
@@ -320,17 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         results: list[tuple[str, int, float, float, float, int]] = []
         baseline = start(base_cmd, env, base_port, tmpdir / "baseline.log")
         try:
-            n, lat, err = asyncio.run(
-                drive(
-                    f"http://127.0.0.1:{base_port}",
-                    "/",
-                    clients=args.clients,
-                    seconds=args.seconds,
-                    cookies=None,
-                )
-            )
             results.append(
-                ("baseline: bare FastAPI /", n, n / args.seconds, pct(lat, 50), pct(lat, 99), err)
+                measure("baseline: bare FastAPI /", f"http://127.0.0.1:{base_port}", "/", None)
             )
         finally:
             stop(baseline)
@@ -345,17 +415,15 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print("note: /inbox is not served yet; skipped")
             for label, page in pages:
-                n, lat, err = asyncio.run(
-                    drive(base, page, clients=args.clients, seconds=args.seconds, cookies=cookies)
-                )
-                results.append((label, n, n / args.seconds, pct(lat, 50), pct(lat, 99), err))
+                results.append(measure(label, base, page, cookies))
         finally:
             stop(server)
 
     base_rps, base_p50, base_p99 = results[0][2], results[0][3], results[0][4]
+    driver = f"wrk ({wrk}, 2 threads)" if wrk else "python (httpx, asyncio)"
     print(
         f"\n{args.clients} concurrent clients, {args.workers} workers, {args.seconds:g} s per "
-        f"page, SQLite, {os.cpu_count()} CPUs"
+        f"page, SQLite, {os.cpu_count()} CPUs, load generator: {driver}"
     )
     print(
         f"{'page':<32}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
