@@ -155,6 +155,20 @@ def _linked(
     return col(Item.id).in_(sub)
 
 
+def newest_of_vendor(*, session: Session, vendor_id: int, limit: int = 10) -> list[Item]:
+    """The newest items matched to a vendor, newest first (on SQLite, a dense vendor walks the
+    date index and stops after ``limit`` rows instead of sorting all its items)."""
+    where = col(ItemVendor.vendor_id) == vendor_id
+    sub = select(col(ItemVendor.item_id)).where(where)
+    query = (
+        select(Item)
+        .where(_linked(session, sub, col(ItemVendor.item_id), where, True))
+        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def _conditions(
     session: Session, filters: InboxFilters, *, ordered: bool = False
 ) -> list[ColumnElement[bool]]:

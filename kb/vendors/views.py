@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
 
 from kb.feeds import service as feeds_service
+from kb.items import service as items
 from kb.models import Vendor, utcnow
 from kb.scoring import service as scoring
 from kb.scoring import weights as scoring_weights
@@ -215,7 +216,7 @@ def vendor_page(
             "fact_labels": FACT_LABELS,
             "aliases": vendors.aliases_of(session=session, vendor_id=vendor.id),
             "events": vendors.events_of(session=session, vendor_id=vendor.id, page=page),
-            "items": vendors.recent_items_of(session=session, vendor_id=vendor.id, limit=10),
+            "items": items.newest_of_vendor(session=session, vendor_id=vendor.id, limit=10),
             "today": utcnow().date().isoformat(),
         },
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import Session, select
 
+from kb.items import service as items_service
 from kb.models import AuditLog, VendorFact, utcnow
 from kb.scoring import service as scoring
 from tests.web.factories import make_event, make_feed, make_item, page_csrf, soup, vendor
@@ -244,3 +246,20 @@ def test_live_score_reuse_follows_every_input(client_as, catalog: Session):
     session.add(fact)
     session.commit()
     assert value("lock_in") != lock_in
+
+
+@pytest.mark.parametrize("dense_links", [2_000, 3], ids=["sparse", "dense"])
+def test_vendor_page_lists_the_ten_newest_items_of_that_vendor_only(
+    client_as, catalog: Session, monkeypatch: pytest.MonkeyPatch, dense_links: int
+):
+    """The same ten items, newest first, whichever plan the query takes (dense: date walk)."""
+    monkeypatch.setattr(items_service, "DENSE_LINKS", dense_links)
+    session = catalog
+    now = utcnow()
+    openai, other = vendor(session), vendor(session, "anthropic")
+    for n in range(14):  # two items per day: ties on the date are broken by id, newest first
+        make_item(session, openai, title=f"O{n}", published_at=now - dt.timedelta(days=n // 2))
+    make_item(session, other, title="Not OpenAI", published_at=now + dt.timedelta(hours=1))
+    page = soup(client_as("viewer").get("/vendors/openai"))
+    titles = [li.select_one("a").get_text() for li in page.select("ul.items li[data-item]")]
+    assert titles == ["O1", "O0", "O3", "O2", "O5", "O4", "O7", "O6", "O9", "O8"]
