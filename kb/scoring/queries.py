@@ -51,6 +51,11 @@ class Aggregate:
     totals: dict[int, dict[str, EventTotals]] = field(default_factory=dict)
     # (vendor, dimension, sign) -> {smallest |c| of a bucket: events}
     histograms: dict[tuple[int, str, int], dict[float, int]] = field(default_factory=dict)
+    # With an id floor: (event, vendor, c stability, c lock-in) of every counted link whose
+    # |c| reaches the floor in a dimension (what candidate_events would return for them), and
+    # whether that list is complete (False when a b fell outside the exact encoding's range).
+    listed: list[tuple[int, int, float, float]] = field(default_factory=list)
+    listed_complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,9 @@ def _reliability_case(weights: ScoringWeights, column: str, params: dict[str, An
     )
 
 
-def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeights) -> Aggregate:
+def aggregate_events(
+    *, session: Session, filters: Filters, weights: ScoringWeights, id_floor: float | None = None
+) -> Aggregate:
     """Sum every counted event's contribution per vendor and dimension, in one pass.
 
     SQL groups by (vendor, category, directions, bucket of b) where ``b = severity/5 *
@@ -138,15 +145,18 @@ def aggregate_events(*, session: Session, filters: Filters, weights: ScoringWeig
     day_num = _day_number(dialect, "e.occurred_at")
     rel_case = _reliability_case(weights, "e.source_grade", params)
     greatest = "max" if sqlite else "greatest"
+    cid, listed = _listed_columns(params, id_floor, sqlite=sqlite)
     # Only constant SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""
-SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
-  SELECT b, CASE WHEN b > 0 THEN
+SELECT g, count(*) AS n, sum(b) AS sum_b, {listed} FROM (
+  SELECT b, {cid}, CASE WHEN b > 0 THEN
       ((((CAST(v AS BIGINT) * {CATEGORY_SPAN} + k) * 3 + ds + 1) * 3 + dl + 1) * {BUCKET_SPAN}
        + {greatest}(CAST(floor(ln(b) * :bk) AS INTEGER), :min_bucket) - :min_bucket) END AS g
   FROM (
       SELECT ev.vendor_id AS v, e.category_id AS k, e.direction_stability AS ds,
-        e.direction_lock_in AS dl,
+        e.direction_lock_in AS dl, e.id AS id,
+        e.direction_stability * c.weight_stability AS ws,
+        e.direction_lock_in * c.weight_lock_in AS wl,
         e.severity / 5.0 * e.confidence * {rel_case}
           * exp(-(:as_of_day - {day_num}) * :ln2 / c.half_life_days) AS b
       FROM {event_from} {join} category c ON c.id = e.category_id
@@ -166,12 +176,14 @@ SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
     agg = Aggregate()
     sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
     counts: dict[tuple[int, str], int] = defaultdict(int)
-    for g, n, sum_b in session.execute(query, params):
+    for g, n, sum_b, listed_ids in session.execute(query, params):
         if g is None:  # b == 0: no contribution
             continue
         v, k, ds, dl, bucket = decode_group(int(g))
         n = int(n)
         ws, wl = category_weights[k]
+        if listed_ids:
+            agg.listed_complete &= _decode_listed(agg.listed, listed_ids, v, ds * ws, dl * wl)
         floor_b = 0.0 if bucket == MIN_BUCKET else bucket_floor(bucket)
         for dim, factor in (("stability", ds * ws), ("lock_in", dl * wl)):
             if factor == 0:
@@ -193,6 +205,47 @@ SELECT g, count(*) AS n, sum(b) AS sum_b FROM (
             for dim in ("stability", "lock_in")
         }
     return agg
+
+
+# b is listed exactly as the integer b * 2**56 when 2**-4 <= b < 2**6 (then that product
+# is an integer below 2**63); outside that range the id comes alone and the list is incomplete.
+_B_SHIFT = 56
+_B_LOW = 2.0**-4
+_B_HIGH = 2.0**6
+
+
+def _listed_columns(
+    params: dict[str, Any], id_floor: float | None, *, sqlite: bool
+) -> tuple[str, str]:
+    """SQL for the per-link "id:bits" of links whose |c| reaches ``id_floor``, and its
+    per-group concatenation."""
+    if id_floor is None:
+        return "NULL AS cid", "NULL AS listed"
+    params.update(id_floor=id_floor, b_scale=2.0**_B_SHIFT, b_low=_B_LOW, b_high=_B_HIGH)
+    bits = "CAST(b * :b_scale AS BIGINT)"
+    cid = (
+        "CASE WHEN abs(ws) * b >= :id_floor OR abs(wl) * b >= :id_floor THEN "
+        f"CAST(id AS TEXT) || ':' || (CASE WHEN b >= :b_low AND b < :b_high "
+        f"THEN CAST({bits} AS TEXT) ELSE '' END) END AS cid"
+    )
+    listed = "group_concat(cid) AS listed" if sqlite else "string_agg(cid, ',') AS listed"
+    return cid, listed
+
+
+def _decode_listed(
+    out: list[tuple[int, int, float, float]], text_: str, vendor: int, ws: float, wl: float
+) -> bool:
+    """Append (event, vendor, c stability, c lock-in) for each "id:bits" of ``text_``; False
+    when a b was not encoded (out of range)."""
+    if ":," in text_ or text_.endswith(":"):
+        return False
+    nums = list(map(int, text_.replace(":", ",").split(",")))
+    scale = 2.0**-_B_SHIFT  # exact: bits * 2**-56 is b again
+    out.extend(
+        (event_id, vendor, ws * (bits * scale), wl * (bits * scale))
+        for event_id, bits in zip(nums[0::2], nums[1::2], strict=True)
+    )
+    return True
 
 
 def decode_group(g: int) -> tuple[int, int, int, int, int]:

@@ -13,6 +13,7 @@ constants. The same data and the same ``as_of`` give the same scores.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,10 @@ STATUSES = tuple(s.value for s in EventStatus)
 # Up to this many counted (vendor, event) links, every event is loaded and listed by the model
 # directly; above it, only each vendor's top-N candidates are loaded.
 FETCH_ALL_LIMIT = 10_000
+# The aggregate pass also lists every link whose |c| reaches this floor (id and exact c); the
+# (dimension, sign) classes whose top-N threshold is at least the floor take their candidates
+# from that list, so only classes with a lower threshold need the candidate scan.
+ID_FLOOR = 0.15
 
 
 def _table(model_class: Any) -> Table:
@@ -262,7 +267,9 @@ def compute_scores(
         exclude_ids=tuple(sorted(k for k, v in overrides.items() if v not in statuses)),
         vendor_ids=None if vendor_ids is None else tuple(v.id for v in vendors),
     )
-    agg = queries_mod.aggregate_events(session=session, filters=filters, weights=weights)
+    agg = queries_mod.aggregate_events(
+        session=session, filters=filters, weights=weights, id_floor=ID_FLOOR
+    )
     events = _listed_events(
         session,
         agg=agg,
@@ -317,8 +324,26 @@ def _listed_events(
             few[vid].add((dim, sign))
         else:
             limits[(dim, sign)] = min(limits.get((dim, sign), t), t)
-    rows = queries_mod.candidate_events(
-        session=session, filters=filters, weights=weights, vendor_ids=vendor_ids, thresholds=limits
+    listed = {
+        k: t * (1 - 1e-9)
+        for k, t in limits.items()
+        if agg.listed_complete and t * (1 - 1e-9) >= ID_FLOOR
+    }
+    sp, sn, lp, ln = (
+        listed.get(k, math.inf)
+        for k in (("stability", 1), ("stability", -1), ("lock_in", 1), ("lock_in", -1))
+    )
+    rows = [
+        r
+        for r in agg.listed
+        if (r[2] > 0 and r[2] >= sp)
+        or (r[2] < 0 and -r[2] >= sn)
+        or (r[3] > 0 and r[3] >= lp)
+        or (r[3] < 0 and -r[3] >= ln)
+    ]
+    rest = {k: t for k, t in limits.items() if k not in listed}
+    rows += queries_mod.candidate_events(
+        session=session, filters=filters, weights=weights, vendor_ids=vendor_ids, thresholds=rest
     )
     by_classes: dict[frozenset[tuple[str, int]], list[int]] = defaultdict(list)
     for vid, wanted in few.items():
