@@ -395,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             str(args.workers),
             "--log-level",
             "warning",
+            "--http",  # as kb serve: TCP_NODELAY on each connection (see kb/web/server.py)
+            "kb.web.server:NoDelayH11Protocol",
         ]
         results: list[tuple[str, int, float, float, float, int]] = []
         baseline = start(base_cmd, env, base_port, tmpdir / "baseline.log")

@@ -33,9 +33,12 @@ def serve(
     common.settings().effective_secret_key()
     if reload and workers > 1:
         common.fail("--reload works with one worker only", common.EXIT_USAGE)
+    from kb.web.server import NoDelayH11Protocol
+
     uvicorn.run(
         "kb.web.app:create_app",
         factory=True,
+        http=NoDelayH11Protocol,  # no 40 ms delayed-ACK stall in multi-worker mode
         host=host,
         port=port,
         workers=workers,

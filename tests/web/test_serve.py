@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kb.config import Settings
+from kb.web.server import NoDelayH11Protocol, set_nodelay
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -69,3 +72,25 @@ def test_kb_serve_refuses_an_unmigrated_database(tmp_path: Path):
     )
     assert result.returncode == 2
     assert "kb db upgrade" in result.stderr
+
+
+class _Transport:
+    """The one thing set_nodelay asks of a transport: its socket (a real accepted one)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> socket.socket | None:
+        return self.sock if name == "socket" else None
+
+
+def test_accepted_connections_get_tcp_nodelay():
+    """Without it, multi-worker uvicorn answers each request after a ~40 ms delayed ACK."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        with socket.create_connection(listener.getsockname()) as _client:
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+                set_nodelay(_Transport(accepted))  # type: ignore[arg-type]
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    assert issubclass(NoDelayH11Protocol, H11Protocol)
