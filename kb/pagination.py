@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -54,3 +54,14 @@ class Page(Generic[T]):
     @property
     def next_page(self) -> int:
         return min(self.pages, self.page + 1)
+
+    def as_json(self, convert: Callable[[T], Any] | None = None) -> dict[str, Any]:
+        """The API's page envelope: items (converted one by one), page, per_page, total, pages."""
+        rows = [convert(r) for r in self.items] if convert else list(self.items)
+        return {
+            "items": rows,
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "pages": self.pages,
+        }

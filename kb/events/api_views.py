@@ -94,13 +94,7 @@ def api_events(
         include_merged=include_merged,
     )
     result = events.list_events(session=session, filters=filters, page=page, per_page=per_page)
-    return {
-        "items": [event_out(r) for r in result.items],
-        "page": result.page,
-        "per_page": result.per_page,
-        "total": result.total,
-        "pages": result.pages,
-    }
+    return result.as_json(event_out)
 
 
 @router.get("/events/{event_id}", response_model=EventDetailOut)

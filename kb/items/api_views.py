@@ -74,13 +74,7 @@ def api_items(
         q=q,
     )
     result = items.inbox(session=session, filters=filters, page=page, per_page=per_page)
-    return {
-        "items": [item_out(r) for r in result.items],
-        "page": result.page,
-        "per_page": result.per_page,
-        "total": result.total,
-        "pages": result.pages,
-    }
+    return result.as_json(item_out)
 
 
 @router.get("/items/{item_id}", response_model=ItemDetailOut)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPBearer
 
 from kb.models import Vendor
-from kb.pagination import MAX_PER_PAGE, clamp
+from kb.pagination import MAX_PER_PAGE, Page, clamp
 from kb.scoring import model as scoring_model
 from kb.scoring import service as scoring
 from kb.vendors import service as vendors
@@ -93,13 +93,9 @@ def _paged(items: list[Any], page: int, per_page: int) -> dict[str, Any]:
     page, per_page = clamp(page, per_page)
     total = len(items)
     start = (page - 1) * per_page
-    return {
-        "items": items[start : start + per_page],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": max(1, -(-total // per_page)),
-    }
+    return Page(
+        items=items[start : start + per_page], page=page, per_page=per_page, total=total
+    ).as_json()
 
 
 @router.get("/vendors", response_model=Paged[VendorOut])
