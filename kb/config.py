@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     score_webhook_url: str = Field(
         default="", description="When set, `kb score` POSTs its alerts there as JSON."
     )
+    page_cache_entries: int = Field(
+        default=256,
+        ge=0,
+        le=100_000,
+        description="Rendered pages kept per web worker, reused while the data is unchanged; "
+        "0 turns the page cache off.",
+    )
+    page_cache_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest a cached page is reused (for what moves with the clock alone).",
+    )
     sql_echo: bool = False
 
     @field_validator("database_url")

@@ -12,6 +12,7 @@ from kb.events import service as events
 from kb.items.views import clean, parse_date, parse_page
 from kb.scoring import service as scoring
 from kb.web.deps import Analyst, DbSession, Viewer
+from kb.web.pagecache import cached_page
 from kb.web.templating import redirect, render
 
 router = APIRouter(tags=["triage"], include_in_schema=False)
@@ -44,27 +45,27 @@ def events_page(
     page: str | None = None,
 ) -> Response:
     """Events, latest first, with filters (status, category, vendor, tag, dates, text)."""
-    errors: list[str] = []
-    status = clean(status)
-    if status and status not in events.EVENT_STATUSES:
-        errors.append(f"status: must be one of {', '.join(events.EVENT_STATUSES)}; ignored")
-        status = None
-    filters = events.EventFilters(
-        status=status,
-        category=clean(category),
-        vendor=clean(vendor),
-        tag=clean(tag),
-        date_from=parse_date(date_from, "from", errors),
-        date_to=parse_date(date_to, "to", errors),
-        q=clean(q),
-        include_merged=bool(clean(merged)),
-    )
-    result = events.list_events(session=session, filters=filters, page=parse_page(page, errors))
-    return render(
-        request,
-        "events/list.html",
-        {"page": result, "filters": filters, "errors": errors, **_form_context(session)},
-    )
+
+    def build() -> dict[str, Any]:
+        errors: list[str] = []
+        wanted = clean(status)
+        if wanted and wanted not in events.EVENT_STATUSES:
+            errors.append(f"status: must be one of {', '.join(events.EVENT_STATUSES)}; ignored")
+            wanted = None
+        filters = events.EventFilters(
+            status=wanted,
+            category=clean(category),
+            vendor=clean(vendor),
+            tag=clean(tag),
+            date_from=parse_date(date_from, "from", errors),
+            date_to=parse_date(date_to, "to", errors),
+            q=clean(q),
+            include_merged=bool(clean(merged)),
+        )
+        result = events.list_events(session=session, filters=filters, page=parse_page(page, errors))
+        return {"page": result, "filters": filters, "errors": errors, **_form_context(session)}
+
+    return cached_page(request, session, "events/list.html", build)
 
 
 @router.get("/events/new")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import Response
@@ -13,6 +13,7 @@ from kb.items import service as items
 from kb.models import ItemStatus
 from kb.web.auth_views import safe_next
 from kb.web.deps import Analyst, DbSession, Viewer
+from kb.web.pagecache import cached_page
 from kb.web.templating import redirect, render
 
 router = APIRouter(tags=["triage"], include_in_schema=False)
@@ -101,39 +102,38 @@ def inbox_page(
     per_page: str | None = None,
 ) -> Response:
     """New items to triage, newest first, with filters, suggested groups and bulk actions."""
-    errors: list[str] = []
-    filters = inbox_filters(
-        status=status,
-        vendor=vendor,
-        category=category,
-        feed=feed,
-        date_from=date_from,
-        date_to=date_to,
-        q=q,
-        errors=errors,
-    )
-    result = items.inbox(
-        session=session,
-        filters=filters,
-        page=parse_page(page, errors),
-        per_page=parse_int(per_page, "per_page", errors),
-    )
-    cache = getattr(request.app.state, "triage_group_cache", None)
-    if cache is None:
-        cache = request.app.state.triage_group_cache = items.GroupCache()
-    suggested = items.suggested_groups(
-        session=session,
-        filters=filters,
-        total=result.total,
-        cache=cache,
-        max_groups=MAX_GROUPS_SHOWN,
-    )
-    vendor_refs = events.list_vendor_refs(session=session)
-    vendor_names = {v.id: v.name for v in vendor_refs}
-    return render(
-        request,
-        "items/inbox.html",
-        {
+
+    def build() -> dict[str, Any]:
+        errors: list[str] = []
+        filters = inbox_filters(
+            status=status,
+            vendor=vendor,
+            category=category,
+            feed=feed,
+            date_from=date_from,
+            date_to=date_to,
+            q=q,
+            errors=errors,
+        )
+        result = items.inbox(
+            session=session,
+            filters=filters,
+            page=parse_page(page, errors),
+            per_page=parse_int(per_page, "per_page", errors),
+        )
+        cache = getattr(request.app.state, "triage_group_cache", None)
+        if cache is None:
+            cache = request.app.state.triage_group_cache = items.GroupCache()
+        suggested = items.suggested_groups(
+            session=session,
+            filters=filters,
+            total=result.total,
+            cache=cache,
+            max_groups=MAX_GROUPS_SHOWN,
+        )
+        vendor_refs = events.list_vendor_refs(session=session)
+        vendor_names = {v.id: v.name for v in vendor_refs}
+        return {
             "page": result,
             "filters": filters,
             "errors": errors,
@@ -147,8 +147,9 @@ def inbox_page(
             "statuses": ("all", *items.ITEM_STATUSES),
             "count_cap": items.COUNT_CAP,
             "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
-        },
-    )
+        }
+
+    return cached_page(request, session, "items/inbox.html", build)
 
 
 @router.post("/inbox/bulk")

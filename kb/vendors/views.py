@@ -20,6 +20,7 @@ from kb.vendors import service as vendors
 from kb.vendors.schemas import FACT_KEYS
 from kb.web import svg
 from kb.web.deps import Analyst, DbSession, Viewer
+from kb.web.pagecache import cached_page
 from kb.web.templating import redirect, render
 
 router = APIRouter(tags=["vendors"], include_in_schema=False)
@@ -99,47 +100,49 @@ def _build_scoreboard(
 @router.get("/")
 def dashboard(request: Request, session: DbSession, user: Viewer) -> Response:
     """All vendors with their latest stored scores, trend, weekly change, alerts, feed warnings."""
-    board = _scoreboard(request, session)
-    rows: list[dict[str, Any]] = []
-    for vendor in vendors.list_vendors(session=session):
-        assert vendor.id is not None
-        dims = {}
-        for dim in DIMENSIONS:
-            snap = board["latest"].get(vendor.id, {}).get(dim)
-            points = board["series"].get(vendor.id, {}).get(dim, [])
-            dims[dim] = {
-                "value": snap.value if snap else None,
-                "band": snap.band if snap else None,
-                "confidence": snap.confidence if snap else None,
-                "change": board["change"].get(vendor.id, {}).get(dim),
-                "spark": svg.sparkline(
-                    [p.value for p in points],
-                    color=svg.COLORS[dim],
-                    label=f"{vendor.name} {svg.LABELS[dim]}, last {TREND_DAYS} days",
-                ),
-            }
-        rows.append({"vendor": vendor, **dims})
-    # Riskiest first: by the higher of the two scores; vendors without scores last.
-    rows.sort(
-        key=lambda r: (
-            -max(r["stability"]["value"] or -1, r["lock_in"]["value"] or -1),
-            r["vendor"].name.casefold(),
+
+    def build() -> dict[str, Any]:
+        board = _scoreboard(request, session)
+        rows: list[dict[str, Any]] = []
+        for vendor in vendors.list_vendors(session=session):
+            assert vendor.id is not None
+            dims = {}
+            for dim in DIMENSIONS:
+                snap = board["latest"].get(vendor.id, {}).get(dim)
+                points = board["series"].get(vendor.id, {}).get(dim, [])
+                dims[dim] = {
+                    "value": snap.value if snap else None,
+                    "band": snap.band if snap else None,
+                    "confidence": snap.confidence if snap else None,
+                    "change": board["change"].get(vendor.id, {}).get(dim),
+                    "spark": svg.sparkline(
+                        [p.value for p in points],
+                        color=svg.COLORS[dim],
+                        label=f"{vendor.name} {svg.LABELS[dim]}, last {TREND_DAYS} days",
+                    ),
+                }
+            rows.append({"vendor": vendor, **dims})
+        # Riskiest first: by the higher of the two scores; vendors without scores last.
+        rows.sort(
+            key=lambda r: (
+                -max(r["stability"]["value"] or -1, r["lock_in"]["value"] or -1),
+                r["vendor"].name.casefold(),
+            )
         )
-    )
-    as_of = max((p.as_of for d in board["latest"].values() for p in d.values()), default=None)
-    states = ((f, feeds_service.feed_state(f)) for f in feeds_service.list_feeds(session=session))
-    feeds = [{"feed": f, "state": state} for f, state in states if feed_warning(state)]
-    return render(
-        request,
-        "dashboard.html",
-        {
+        as_of = max((p.as_of for d in board["latest"].values() for p in d.values()), default=None)
+        states = (
+            (f, feeds_service.feed_state(f)) for f in feeds_service.list_feeds(session=session)
+        )
+        feeds = [{"feed": f, "state": state} for f, state in states if feed_warning(state)]
+        return {
             "rows": rows,
             "as_of": as_of,
             "alerts": board["alerts"],
             "feed_warnings": feeds,
             "trend_days": TREND_DAYS,
-        },
-    )
+        }
+
+    return cached_page(request, session, "dashboard.html", build)
 
 
 @router.get("/vendors")
@@ -192,20 +195,20 @@ def vendor_page(
     """One vendor: profile facts, live score breakdown, trend chart, events and reports."""
     vendor = _vendor_or_404(session, slug)
     assert vendor.id is not None
-    score = _live_score(request, session, vendor.id)
-    series = vendors.score_series(
-        session=session, since=utcnow() - dt.timedelta(days=CHART_DAYS), vendor_ids=[vendor.id]
-    ).get(vendor.id, {})
-    lines = {}
-    for dim in DIMENSIONS:
-        points = [(p.as_of, p.value) for p in series.get(dim, [])]
-        points.append((score.as_of, score.dimension(dim).value))  # the live value ends the line
-        lines[dim] = points
-    facts = vendors.facts_of(session=session, vendor_id=vendor.id)
-    return render(
-        request,
-        "vendors/detail.html",
-        {
+
+    def build() -> dict[str, Any]:
+        assert vendor.id is not None
+        score = _live_score(request, session, vendor.id)
+        series = vendors.score_series(
+            session=session, since=utcnow() - dt.timedelta(days=CHART_DAYS), vendor_ids=[vendor.id]
+        ).get(vendor.id, {})
+        lines = {}
+        for dim in DIMENSIONS:
+            points = [(p.as_of, p.value) for p in series.get(dim, [])]
+            points.append((score.as_of, score.dimension(dim).value))  # the live value ends the line
+            lines[dim] = points
+        facts = vendors.facts_of(session=session, vendor_id=vendor.id)
+        return {
             "vendor": vendor,
             "score": score,
             "dimensions": [_breakdown(score.stability), _breakdown(score.lock_in)],
@@ -218,8 +221,9 @@ def vendor_page(
             "events": vendors.events_of(session=session, vendor_id=vendor.id, page=page),
             "items": items.newest_of_vendor(session=session, vendor_id=vendor.id, limit=10),
             "today": utcnow().date().isoformat(),
-        },
-    )
+        }
+
+    return cached_page(request, session, "vendors/detail.html", build)
 
 
 @router.post("/vendors/{slug}/facts")
