@@ -3,7 +3,7 @@ user (session cookie or API token) and role checks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -89,12 +89,12 @@ def has_role(user: User | None, role: str) -> bool:
     return user is not None and ROLE_RANK.get(user.role, 0) >= ROLE_RANK[role]
 
 
-def require_role(role: str) -> Callable[..., User]:
+def require_role(role: str) -> Callable[..., Awaitable[User]]:
     """A dependency that returns the signed-in user with at least ``role``, else 401/403."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:  # no I/O: no thread hop
         if user is None:
             raise NotAuthenticated
         if not has_role(user, role):

@@ -92,6 +92,7 @@ def get_templates() -> Jinja2Templates:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with kb: no stat() of every file on each render
     )
     env.filters["datetime"] = fmt_datetime
     env.filters["date"] = fmt_date
