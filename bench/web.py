@@ -6,11 +6,15 @@ to vendors and items, and weekly score snapshots), starts ``kb serve --workers 2
 FastAPI app under uvicorn with 2 workers on 127.0.0.1, signs in, and drives C concurrent
 clients against each page for a fixed time: with ``wrk`` (C, light; ``apt-get install wrk``)
 when it is on PATH, else (or with ``--client python``) with httpx on asyncio, which takes
-about a core of its own. Prints the driver used, requests per second, p50 and p99 per page,
-the ratio to the baseline, and whether p99 < 100 ms (the goal).
+about a core of its own. Each page is measured twice: as kb ships (the page cache on: pages
+are reused while the data is unchanged) and with ``KB_PAGE_CACHE_ENTRIES=0`` (every request
+builds its page, as the first view after each change does). Prints the driver used, requests
+per second, p50 and p99 per page, the ratio to the baseline, and whether p99 < 100 ms (the
+goal, for kb as it ships).
 
     .venv/bin/python bench/web.py [--items 100000] [--events 10000] [--clients 16]
                                   [--seconds 10] [--keep PATH] [--client auto|wrk|python]
+                                  [--skip-uncached]
 """
 
 from __future__ import annotations
@@ -226,11 +230,14 @@ def sign_in(base: str) -> httpx.Cookies:
         page = client.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token, "no CSRF token on /login"
+        # Follow the redirect as a browser does: the first page shows (and so clears) the
+        # "signed in" message, and the cookie the clients replay is the steady-state one.
         response = client.post(
             "/login",
             data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
+            follow_redirects=True,
         )
-        assert response.status_code in (200, 303), response.status_code
+        assert response.status_code == 200, response.status_code
         return client.cookies
 
 
@@ -301,7 +308,9 @@ def drive_wrk(
 ) -> tuple[int, float, float, float, int]:
     """Warm up, then run wrk on ``url``: (requests, req/s, p50 ms, p99 ms, errors)."""
     header = "; ".join(f"{name}={value}" for name, value in (cookies or {}).items())
-    with httpx.Client(cookies=cookies) as client:
+    # A new connection per warm-up request, so that every worker gets some.
+    no_keepalive = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(cookies=cookies, limits=no_keepalive) as client:
         warm_until = time.monotonic() + min(2.0, seconds / 5)
         while time.monotonic() < warm_until:
             client.get(url)
@@ -327,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="per page")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    parser.add_argument(
+        "--skip-uncached",
+        action="store_true",
+        help="do not measure the pages again with the page cache off",
+    )
     parser.add_argument(
         "--client",
         choices=("auto", "wrk", "python"),
@@ -406,20 +420,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             stop(baseline)
-        server = start(kb_cmd, env, kb_port, tmpdir / "kb.log")
-        try:
-            base = f"http://127.0.0.1:{kb_port}"
-            cookies = sign_in(base)
-            with httpx.Client(base_url=base, cookies=cookies) as probe:
-                pages = [("dashboard /", "/"), ("vendor page /vendors/openai", "/vendors/openai")]
-                if probe.get("/inbox").status_code == 200:
-                    pages.insert(1, ("inbox /inbox", "/inbox"))
-                else:
-                    print("note: /inbox is not served yet; skipped")
-            for label, page in pages:
-                results.append(measure(label, base, page, cookies))
-        finally:
-            stop(server)
+        pages = [
+            ("dashboard /", "/"),
+            ("inbox /inbox", "/inbox"),
+            ("vendor page /vendors/openai", "/vendors/openai"),
+        ]
+        # kb as it ships (page cache on), then with the page cache off: what every page
+        # costs when it has to be built (the first view after each change).
+        runs = [("", {})]
+        if not args.skip_uncached:
+            runs.append((" (no cache)", {"KB_PAGE_CACHE_ENTRIES": "0"}))
+        for suffix, extra in runs:
+            server = start(kb_cmd, {**env, **extra}, kb_port, tmpdir / "kb.log")
+            try:
+                base = f"http://127.0.0.1:{kb_port}"
+                cookies = sign_in(base)
+                for label, page in pages:
+                    results.append(measure(label + suffix, base, page, cookies))
+            finally:
+                stop(server)
 
     base_rps, base_p50, base_p99 = results[0][2], results[0][3], results[0][4]
     driver = f"wrk ({wrk}, 2 threads)" if wrk else "python (httpx, asyncio)"
@@ -437,10 +456,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:<32}{n:>9}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}"
             f"{rps / base_rps:>11.2f}{p99 / base_p99:>11.1f}{err:>8}"
         )
-        if not label.startswith("baseline"):
+        if not label.startswith("baseline") and not label.endswith("(no cache)"):
             ok = ok and p99 < GOAL_P99_MS and err == 0
     del base_p50
-    print(f"\ngoal p99 < {GOAL_P99_MS:.0f} ms on every page: {'MET' if ok else 'NOT MET'}")
+    print(
+        f"\ngoal p99 < {GOAL_P99_MS:.0f} ms on every page (as kb ships, page cache on): "
+        f"{'MET' if ok else 'NOT MET'}"
+    )
     return 0
 
 
