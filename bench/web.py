@@ -447,13 +447,13 @@ def main(argv: list[str] | None = None) -> int:
         f"page, SQLite, {os.cpu_count()} CPUs, load generator: {driver}"
     )
     print(
-        f"{'page':<32}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'page':<40}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'rps ratio':>11}{'p99 ratio':>11}{'errors':>8}"
     )
     ok = True
     for label, n, rps, p50, p99, err in results:
         print(
-            f"{label:<32}{n:>9}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}"
+            f"{label:<40}{n:>9}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}"
             f"{rps / base_rps:>11.2f}{p99 / base_p99:>11.1f}{err:>8}"
         )
         if not label.startswith("baseline") and not label.endswith("(no cache)"):
