@@ -137,9 +137,18 @@ def band_rank(band: str | None) -> int:
     return BANDS.index(band) if band in BANDS else -1
 
 
+# Past this many half-lives an event is forgotten (its share would be below 1e-301): so
+# "counts" never hinges on where floating point underflows, and SQL can count without it.
+MAX_HALF_LIVES = 1000
+
+
 def decay(age_days: float, half_life_days: float) -> float:
-    """The share of an event's weight left after ``age_days``: halves every half-life."""
-    return float(0.5 ** (max(age_days, 0.0) / half_life_days))
+    """The share of an event's weight left after ``age_days``: halves every half-life;
+    0 from ``MAX_HALF_LIVES`` half-lives on."""
+    halvings = max(age_days, 0.0) / half_life_days
+    if halvings >= MAX_HALF_LIVES:
+        return 0.0
+    return float(0.5**halvings)
 
 
 def age_days(occurred_at: dt.date, as_of: dt.date) -> int:

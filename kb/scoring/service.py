@@ -13,7 +13,6 @@ constants. The same data and the same ``as_of`` give the same scores.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -139,22 +138,20 @@ def _facts(session: Session, vendors: Sequence[Any]) -> dict[int, list[FactRow]]
 
 def _event_urls(session: Session, event_ids: Sequence[int]) -> dict[int, str]:
     """The first item URL per event, for the given events."""
-    urls: dict[int, str] = {}
     ids = sorted(set(event_ids))
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        query_urls = (
-            select(T_EI.event_id, T_ITEM.url, T_ITEM.published_at, T_ITEM.id)
-            .join(_table(Item), T_ITEM.id == T_EI.item_id)
-            .where(T_EI.event_id.in_(chunk), T_ITEM.url.is_not(None))
-        )
-        first: dict[int, tuple[Any, ...]] = {}
-        for eid, url, published, item_id in session.execute(query_urls):
-            key = (published is None, published or dt.datetime.min.replace(tzinfo=dt.UTC), item_id)
-            if eid not in first or key < first[eid][0]:
-                first[eid] = (key, url)
-        urls.update({eid: url for eid, (_k, url) in first.items()})
-    return urls
+    if not ids:
+        return {}
+    query_urls = (
+        select(T_EI.event_id, T_ITEM.url, T_ITEM.published_at, T_ITEM.id)
+        .join(_table(Item), T_ITEM.id == T_EI.item_id)
+        .where(queries_mod.ids_in(session, T_EI.event_id, ids), T_ITEM.url.is_not(None))
+    )
+    first: dict[int, tuple[Any, ...]] = {}
+    for eid, url, published, item_id in session.execute(query_urls):
+        key = (published is None, published or dt.datetime.min.replace(tzinfo=dt.UTC), item_id)
+        if eid not in first or key < first[eid][0]:
+            first[eid] = (key, url)
+    return {eid: url for eid, (_k, url) in first.items()}
 
 
 def _event_rows(
@@ -198,16 +195,15 @@ def _event_rows(
         )
     )
     if event_ids is None:
-        queries = [base.where(T_EV.vendor_id.in_(list(vendor_ids)))]
+        query = base.where(T_EV.vendor_id.in_(list(vendor_ids)))
     else:  # driven by the event ids; the vendors are filtered below
-        queries = [base.where(T_EV.event_id.in_(chunk)) for chunk in queries_mod.chunks(event_ids)]
+        query = base.where(queries_mod.ids_in(session, T_EV.event_id, event_ids))
     wanted = set(vendor_ids)
     raw = []
-    for query in queries:
-        for r in session.execute(query):
-            status = overrides.get(r[1], r[3])
-            if status in statuses and r[0] in wanted:
-                raw.append((r, status))
+    for r in session.execute(query):
+        status = overrides.get(r[1], r[3])
+        if status in statuses and r[0] in wanted:
+            raw.append((r, status))
     urls = _event_urls(session, [r[1] for r, _s in raw])
     out: dict[int, list[EventRow]] = defaultdict(list)
     for r, status in raw:
@@ -268,7 +264,10 @@ def compute_scores(
         vendor_ids=None if vendor_ids is None else tuple(v.id for v in vendors),
     )
     agg = queries_mod.aggregate_events(
-        session=session, filters=filters, weights=weights, id_floor=ID_FLOOR
+        session=session,
+        filters=filters,
+        weights=weights,
+        id_floor=ID_FLOOR,
     )
     events = _listed_events(
         session,
@@ -304,9 +303,10 @@ def _listed_events(
     overrides: Mapping[int, str],
 ) -> dict[int, list[EventRow]]:
     """The events each vendor's contributions list may show. Few events in all: every one.
-    Else, per vendor, dimension and sign, the top_n largest |c|: the histogram of |c| gives
-    each class its threshold; one scan finds the events that may reach the lowest threshold
-    of their class, and a vendor with no more than top_n events of a class gets them all."""
+    Else, per vendor, dimension and sign, the top_n largest |c|. The aggregate pass listed
+    every link whose |c| reaches ID_FLOOR; a class with at least top_n such links (or with
+    all of its links listed) takes its top_n from that list. A vendor with a class reaching
+    below the floor has all of its links read (a range of the clustered score_link)."""
     top_n = weights.contributions.top_n
     kwargs: dict[str, Any] = {
         "day": filters.day,
@@ -316,43 +316,20 @@ def _listed_events(
     links = sum(t.count for totals in agg.totals.values() for t in totals.values())
     if links <= FETCH_ALL_LIMIT:
         return _event_rows(session, vendor_ids=vendor_ids, **kwargs)
-    limits: dict[tuple[str, int], float] = {}
-    few: dict[int, set[tuple[str, int]]] = defaultdict(set)
-    for (vid, dim, sign), hist in agg.histograms.items():
-        t = queries_mod.threshold(hist, top_n)
-        if t == 0:
-            few[vid].add((dim, sign))
-        else:
-            limits[(dim, sign)] = min(limits.get((dim, sign), t), t)
-    listed = {
-        k: t * (1 - 1e-9)
-        for k, t in limits.items()
-        if agg.listed_complete and t * (1 - 1e-9) >= ID_FLOOR
-    }
-    sp, sn, lp, ln = (
-        listed.get(k, math.inf)
-        for k in (("stability", 1), ("stability", -1), ("lock_in", 1), ("lock_in", -1))
-    )
-    rows = [
-        r
-        for r in agg.listed
-        if (r[2] > 0 and r[2] >= sp)
-        or (r[2] < 0 and -r[2] >= sn)
-        or (r[3] > 0 and r[3] >= lp)
-        or (r[3] < 0 and -r[3] >= ln)
-    ]
-    rest = {k: t for k, t in limits.items() if k not in listed}
-    rows += queries_mod.candidate_events(
-        session=session, filters=filters, weights=weights, vendor_ids=vendor_ids, thresholds=rest
-    )
-    by_classes: dict[frozenset[tuple[str, int]], list[int]] = defaultdict(list)
-    for vid, wanted in few.items():
-        by_classes[frozenset(wanted)].append(vid)
-    for group, vids in by_classes.items():
-        rows += queries_mod.candidate_events(
-            session=session, filters=filters, weights=weights, vendor_ids=vids, classes=set(group)
+    short = set(agg.unlisted_vendors)
+    dims = {"stability": 0, "lock_in": 1}
+    for (vid, dim, sign), n in agg.counts.items():
+        got = agg.listed.get((vid, dims[dim], sign), 0)
+        if got < top_n and got < n:
+            short.add(vid)
+    if short:
+        queries_mod.add_candidates(
+            agg,
+            queries_mod.vendor_links(
+                session=session, filters=filters, weights=weights, vendor_ids=sorted(short)
+            ),
         )
-    top = queries_mod.top_events(rows, top_n)
+    top = queries_mod.top_events(agg.candidates, top_n)
     ids = sorted({i for ids in top.values() for i in ids})
     out: dict[int, list[EventRow]] = {}
     for vid, events in _event_rows(session, vendor_ids=vendor_ids, event_ids=ids, **kwargs).items():
