@@ -49,7 +49,7 @@ class Aggregate:
     its |c| reaches the floor in some dimension."""
 
     totals: dict[int, dict[str, EventTotals]] = field(default_factory=dict)
-    counts: dict[tuple[int, str, int], int] = field(default_factory=dict)
+    counts: dict[ClassKey, int] = field(default_factory=dict)
     candidates: dict[ClassKey, list[tuple[float, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -182,7 +182,7 @@ FROM ({links}) y GROUP BY v, k"""  # noqa: S608
     query = text(sql).bindparams(*expanding)
     agg = Aggregate()
     sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
-    counts: dict[tuple[int, str, int], int] = defaultdict(int)
+    counts: dict[ClassKey, int] = defaultdict(int)
     for row in session.execute(query, params):
         v, _k = int(row[0]), row[1]
         weight = {"stability": float(row[2]), "lock_in": float(row[3])}
@@ -190,7 +190,7 @@ FROM ({links}) y GROUP BY v, k"""  # noqa: S608
             "stability": (row[4], row[5], row[8], row[9]),
             "lock_in": (row[6], row[7], row[10], row[11]),
         }
-        for dim in DIMS:
+        for index, dim in enumerate(DIMS):
             w = weight[dim]
             if w == 0:
                 continue
@@ -201,7 +201,7 @@ FROM ({links}) y GROUP BY v, k"""  # noqa: S608
                 c = direction * w * float(sum_b)
                 sign = 1 if c > 0 else -1
                 sums[(v, dim, sign)].append(c)
-                counts[(v, dim, sign)] += int(n)
+                counts[(v, index, sign)] += int(n)
         listed_ok = not row[12] or _decode_listed(
             agg, row[12], v, weight["stability"], weight["lock_in"], id_floor
         )
@@ -213,9 +213,9 @@ FROM ({links}) y GROUP BY v, k"""  # noqa: S608
             dim: EventTotals(
                 positive=math.fsum(sums.get((v, dim, 1), [])),
                 negative=math.fsum(sums.get((v, dim, -1), [])),
-                count=counts.get((v, dim, 1), 0) + counts.get((v, dim, -1), 0),
+                count=counts.get((v, index, 1), 0) + counts.get((v, index, -1), 0),
             )
-            for dim in DIMS
+            for index, dim in enumerate(DIMS)
         }
     return agg
 

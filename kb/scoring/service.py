@@ -317,11 +317,10 @@ def _listed_events(
     if links <= FETCH_ALL_LIMIT:
         return _event_rows(session, vendor_ids=vendor_ids, **kwargs)
     short = set(agg.unlisted_vendors)
-    dims = {"stability": 0, "lock_in": 1}
-    for (vid, dim, sign), n in agg.counts.items():
-        got = agg.listed.get((vid, dims[dim], sign), 0)
+    for key, n in agg.counts.items():
+        got = agg.listed.get(key, 0)
         if got < top_n and got < n:
-            short.add(vid)
+            short.add(key[0])
     if short:
         queries_mod.add_candidates(
             agg,

@@ -53,16 +53,17 @@ class PageCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> str | None:
-        """The page stored under ``key`` if it is young enough, else None."""
+    def get(self, key: tuple[Any, ...], *, count: bool = True) -> str | None:
+        """The page stored under ``key`` if it is young enough, else None (``count``: add
+        the lookup to the hit and miss counters)."""
         now = time.monotonic()
         with self._lock:
             found = self._pages.get(key)
             if found is None or now - found[0] > self.seconds:
-                self.misses += 1
+                self.misses += count
                 return None
             self._pages.move_to_end(key)
-            self.hits += 1
+            self.hits += count
             return found[1]
 
     def put(self, key: tuple[Any, ...], html: str) -> None:
@@ -82,7 +83,7 @@ class PageCache:
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
-            html = self.get(key)  # built by the request we waited for
+            html = self.get(key, count=False)  # built by the request we waited for
             if html is None:
                 try:
                     html = build()

@@ -211,3 +211,11 @@ def test_session_fixture_is_a_separate_connection(catalog: Session, client_as):
     catalog.flush()
     assert "Uncommitted name" not in analyst.get("/vendors/openai").text
     catalog.rollback()
+
+
+def test_each_request_counts_once_as_a_hit_or_a_miss():
+    cache = pagecache.PageCache(entries=10, seconds=60)
+    assert cache.get_or_build(("k",), lambda: "page") == "page"
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert cache.get_or_build(("k",), lambda: "other") == "page"
+    assert (cache.hits, cache.misses) == (1, 1)
