@@ -7,7 +7,8 @@ the links go in, as they do for every writer), then times, in the same run:
 - baseline: ``SELECT vendor_id, sum(severity * confidence) ... GROUP BY vendor_id`` (one scan,
   no scoring), the floor any scoring query has to pay;
 - ``kb.scoring.service.compute_scores`` for all vendors (both dimensions, bands, confidence,
-  contributions).
+  contributions), as shipped (split over one forked process per CPU when the table is big)
+  and in one process (``parallel=False``), checking both give the same scores.
 
 - the same aggregate forced to scan the events in table order, the floor of any one-pass
   query over the events.
@@ -217,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             t_score, scores = _time(
                 lambda: service.compute_scores(session=session, as_of=AS_OF), args.repeat
             )
+            workers = service.parallel_workers(session, args.vendors)
+            t_serial, serial = _time(
+                lambda: service.compute_scores(session=session, as_of=AS_OF, parallel=False),
+                args.repeat,
+            )
             session.rollback()
         engine.dispose()
     assert isinstance(scores, dict) and isinstance(rows, list)
@@ -234,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         f"compute_scores, all {len(scores)} vendors, both dimensions, contributions: "
         f"{t_score:.3f} s (mean {listed:.0f} contribution lines per vendor; "
         f"scores {min(values):.1f}..{max(values):.1f})"
+    )
+    print(
+        f"  as shipped: {workers} process(es); in one process (parallel=False): "
+        f"{t_serial:.3f} s, same scores: {serial == scores}"
     )
     print(
         f"the same aggregate forced to scan events in table order (the floor of any one-pass "

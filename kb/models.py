@@ -403,8 +403,8 @@ class ScoreLink(SQLModel, table=True):
     triggers on event and event_vendor (migration 0002), never written by kb itself.
 
     A full rescore scans this table alone (no join through event_vendor, no date parsing),
-    and on SQLite it is clustered by (vendor, category), so the per-vendor sums stream without
-    a sort. ``day`` is the event's date as days since 1970-01-01; ``base`` is
+    and on SQLite it is clustered by (vendor, category, directions), so the sums per group
+    stream without a sort. ``day`` is the event's date as days since 1970-01-01; ``base`` is
     ``severity / 5 * confidence``; ``grade`` is the source grade trimmed and in capitals;
     ``merged`` is 1 when the event was merged into another."""
 
@@ -413,14 +413,14 @@ class ScoreLink(SQLModel, table=True):
 
     vendor_id: int = Field(foreign_key="vendor.id", primary_key=True, ondelete="CASCADE")
     category_id: int = Field(primary_key=True)
+    ds: int = Field(primary_key=True)
+    dl: int = Field(primary_key=True)
     event_id: int = Field(foreign_key="event.id", primary_key=True, index=True, ondelete="CASCADE")
     status: str = Field(max_length=16)
     merged: int
     day: int
     base: float
     grade: str | None = Field(default=None, max_length=1)
-    ds: int
-    dl: int
 
 
 class EventTag(SQLModel, table=True):

@@ -150,9 +150,9 @@ def aggregate_events(
     """Sum every counted link's contribution per vendor and dimension, in one pass, and list
     the links whose |c| reaches ``id_floor`` in a dimension.
 
-    SQL groups by (vendor, category) and sums b per direction sign; since ``c = direction *
-    weight * b`` with one weight per category, Python turns the group rows into exact totals
-    per sign (``math.fsum`` over categories)."""
+    SQL groups by (vendor, category, directions) and sums b; since ``c = direction * weight
+    * b`` with one weight per category, Python turns the group rows into exact totals per
+    sign (``math.fsum`` over the groups)."""
     sqlite = _dialect(session) == "sqlite"
     params: dict[str, Any] = {
         "id_floor": id_floor,
@@ -164,48 +164,30 @@ def aggregate_events(
     bits = "CAST(CAST(b * :b_scale AS BIGINT) AS TEXT)"
     cid = (
         f"CASE WHEN b * {'max' if sqlite else 'greatest'}(abs(ds) * ws, abs(dl) * wl) "
-        ">= :id_floor "
-        "THEN CAST(id AS TEXT) || ':' || CAST((ds + 1) * 3 + dl + 1 AS TEXT) || ':' || "
+        ">= :id_floor THEN CAST(id AS TEXT) || ':' || "
         f"(CASE WHEN b >= :b_low AND b < :b_high THEN {bits} ELSE '' END) END"
     )
     listed = f"group_concat({cid})" if sqlite else f"string_agg({cid}, ',')"
     # No fence around the links: SQLite flattens them into the aggregate and reads
-    # score_link in key order (vendor, category), so the GROUP BY needs no sort.
+    # score_link in key order (vendor, category, directions), so the GROUP BY needs no sort
+    # and every aggregate sees one group's links.
     sql = f"""
-SELECT v, k, max(ws), max(wl),
-  sum(CASE WHEN ds > 0 THEN b END), sum(CASE WHEN ds < 0 THEN b END),
-  sum(CASE WHEN dl > 0 THEN b END), sum(CASE WHEN dl < 0 THEN b END),
-  count(CASE WHEN ds > 0 THEN 1 END), count(CASE WHEN ds < 0 THEN 1 END),
-  count(CASE WHEN dl > 0 THEN 1 END), count(CASE WHEN dl < 0 THEN 1 END),
-  {listed}
-FROM ({links}) y GROUP BY v, k"""  # noqa: S608
+SELECT v, k, ds, dl, max(ws), max(wl), sum(b), count(*), {listed}
+FROM ({links}) y GROUP BY v, k, ds, dl"""  # noqa: S608
     query = text(sql).bindparams(*expanding)
     agg = Aggregate()
     sums: dict[tuple[int, str, int], list[float]] = defaultdict(list)
     counts: dict[ClassKey, int] = defaultdict(int)
-    for row in session.execute(query, params):
-        v, _k = int(row[0]), row[1]
-        weight = {"stability": float(row[2]), "lock_in": float(row[3])}
-        parts = {
-            "stability": (row[4], row[5], row[8], row[9]),
-            "lock_in": (row[6], row[7], row[10], row[11]),
-        }
-        for index, dim in enumerate(DIMS):
-            w = weight[dim]
-            if w == 0:
+    for v, _k, ds, dl, ws, wl, sum_b, n, listed_ids in session.execute(query, params):
+        ws, wl = float(ws), float(wl)
+        for index, (direction, weight) in enumerate(((ds, ws), (dl, wl))):
+            if direction == 0 or weight == 0:
                 continue
-            pos_b, neg_b, pos_n, neg_n = parts[dim]
-            for direction, sum_b, n in ((1, pos_b, pos_n), (-1, neg_b, neg_n)):
-                if not n:
-                    continue
-                c = direction * w * float(sum_b)
-                sign = 1 if c > 0 else -1
-                sums[(v, dim, sign)].append(c)
-                counts[(v, index, sign)] += int(n)
-        listed_ok = not row[12] or _decode_listed(
-            agg, row[12], v, weight["stability"], weight["lock_in"], id_floor
-        )
-        if not listed_ok:
+            c = direction * weight * float(sum_b)
+            sign = 1 if c > 0 else -1
+            sums[(v, DIMS[index], sign)].append(c)
+            counts[(v, index, sign)] += int(n)
+        if listed_ids and not _decode_listed(agg, listed_ids, v, ds * ws, dl * wl, id_floor):
             agg.unlisted_vendors.add(v)
     agg.counts = dict(counts)
     for v in {key[0] for key in counts}:
@@ -223,23 +205,27 @@ FROM ({links}) y GROUP BY v, k"""  # noqa: S608
 def _decode_listed(
     agg: Aggregate, text_: str, vendor: int, ws: float, wl: float, floor: float
 ) -> bool:
-    """Add each "id:directions:bits" of ``text_`` to its classes' candidates (exact c);
-    False when a b was not encoded (out of range)."""
+    """Add each "id:bits" of ``text_`` (one group: ``ws``, ``wl`` are its direction times
+    weight) to its classes' candidates, with exact c; False when a b was not encoded (out
+    of range)."""
     if ":," in text_ or text_.endswith(":"):
         return False
     nums = list(map(int, text_.replace(":", ",").split(",")))
     scale = 2.0**-_B_SHIFT  # exact: bits * 2**-56 is b again
     floor *= 1 - 1e-12
     candidates, listed = agg.candidates, agg.listed
-    for event_id, d, b_bits in zip(nums[0::3], nums[1::3], nums[2::3], strict=True):
-        b = b_bits * scale
-        for dim, c in ((0, (d // 3 - 1) * ws * b), (1, (d % 3 - 1) * wl * b)):
-            if c != 0:
-                key = (vendor, dim, 1 if c > 0 else -1)
-                size = abs(c)
-                candidates[key].append((size, -event_id))
-                if size >= floor:
-                    listed[key] += 1
+    for index, w in enumerate((ws, wl)):
+        if w == 0:
+            continue
+        key = (vendor, index, 1 if w > 0 else -1)
+        size_of = abs(w)
+        found = candidates[key]
+        reach = 0
+        for event_id, b_bits in zip(nums[0::2], nums[1::2], strict=True):
+            size = size_of * (b_bits * scale)
+            found.append((size, -event_id))
+            reach += size >= floor
+        listed[key] += reach
     return True
 
 

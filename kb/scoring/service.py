@@ -13,6 +13,9 @@ constants. The same data and the same ``as_of`` give the same scores.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -239,8 +242,12 @@ def compute_scores(
     vendor_ids: Sequence[int] | None = None,
     status_overrides: Mapping[int, str] | None = None,
     weights: ScoringWeights | None = None,
+    parallel: bool = True,
 ) -> dict[int, VendorScore]:
-    """Score vendors (all, or ``vendor_ids``) at ``as_of`` (default now), both dimensions."""
+    """Score vendors (all, or ``vendor_ids``) at ``as_of`` (default now), both dimensions.
+
+    A big rescore may run in forked processes, each scoring a range of vendors (see
+    :func:`parallel_workers`; ``parallel=False`` never does); the scores are the same."""
     weights = weights or load_weights()
     when = _as_of(as_of)
     day = when.date()
@@ -255,6 +262,10 @@ def compute_scores(
     vendors = list(session.execute(vq))
     if not vendors:
         return {}
+    workers = parallel_workers(session, len(vendors)) if parallel else 1
+    if workers > 1:
+        job = (when, include_suggested, overrides, weights)
+        return _score_in_processes(session, [v.id for v in vendors], workers, job)
     facts = _facts(session, vendors)
     filters = queries_mod.Filters(
         day=day,
@@ -291,6 +302,74 @@ def compute_scores(
         )
         for v in vendors
     }
+
+
+# A rescore over at least this many events may be split over forked processes (one per CPU,
+# at most PARALLEL_MAX), each scoring a contiguous range of vendors: score_link is clustered
+# by vendor, so each reads its own part of it.
+PARALLEL_MIN_EVENTS = 200_000
+PARALLEL_MAX = 4
+
+
+def parallel_workers(session: Session, vendors: int) -> int:
+    """How many processes a rescore of ``vendors`` vendors may use: more than one only on a
+    SQLite file when this process has a single thread (forking a threaded process, such as a
+    web worker, is not safe), ``fork`` exists, there are 2+ CPUs, the session holds no
+    uncommitted writes (the workers read what is committed) and the event table is big."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or vendors < 2 or threading.active_count() > 1:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    database = bind.url.database  # type: ignore[union-attr]
+    if not database or database == ":memory:" or bind.url.query.get("mode") == "memory":  # type: ignore[union-attr]
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (cpus or 1) < 2:
+        return 1
+    session.flush()
+    dbapi = session.connection().connection.dbapi_connection
+    if dbapi is None or getattr(dbapi, "in_transaction", True):
+        return 1
+    biggest = session.execute(select(func.max(T_EVENT.id))).scalar()
+    if (biggest or 0) < PARALLEL_MIN_EVENTS:
+        return 1
+    return min(cpus or 1, PARALLEL_MAX, vendors)
+
+
+def _score_part(task: tuple[str, list[int], tuple[Any, ...]]) -> dict[int, VendorScore]:
+    """In a forked worker: score ``vendor_ids`` on a new engine of its own."""
+    from kb.config import Settings
+    from kb.db import make_engine
+
+    url, vendor_ids, (when, include_suggested, overrides, weights) = task
+    engine = make_engine(Settings(database_url=url))
+    try:
+        with Session(engine) as session:
+            return compute_scores(
+                session=session,
+                as_of=when,
+                include_suggested=include_suggested,
+                vendor_ids=vendor_ids,
+                status_overrides=overrides,
+                weights=weights,
+                parallel=False,
+            )
+    finally:
+        engine.dispose()
+
+
+def _score_in_processes(
+    session: Session, vendor_ids: list[int], workers: int, job: tuple[Any, ...]
+) -> dict[int, VendorScore]:
+    """Score contiguous ranges of ``vendor_ids`` in ``workers`` forked processes."""
+    url = session.get_bind().url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+    size = -(-len(vendor_ids) // workers)
+    tasks = [(url, vendor_ids[i : i + size], job) for i in range(0, len(vendor_ids), size)]
+    with multiprocessing.get_context("fork").Pool(len(tasks)) as pool:
+        parts = pool.map(_score_part, tasks)
+    merged = {vid: score for part in parts for vid, score in part.items()}
+    return {vid: merged[vid] for vid in vendor_ids if vid in merged}
 
 
 def _listed_events(

@@ -5,7 +5,7 @@ one-pass aggregate over event JOIN event_vendor spent most of its time on the jo
 parsing dates and on sorting 1M rows for the GROUP BY. score_link holds one narrow row per
 link (vendor, category, event, status, merged flag, day number, severity/5 * confidence,
 source grade in capitals, directions); on SQLite it is a WITHOUT ROWID table clustered by (vendor,
-category), so the per-vendor sums stream in key order without a sort.
+category, directions), so the sums per group stream in key order without a sort.
 
 The database keeps it right whoever writes (events service, ingestion, merges, SQL by hand):
 - a link added to or removed from event_vendor adds or removes its row;
@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column('dl', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_score_link_event_id_event'), ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_score_link_vendor_id_vendor'), ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('vendor_id', 'category_id', 'event_id', name=op.f('pk_score_link')),
+        sa.PrimaryKeyConstraint('vendor_id', 'category_id', 'ds', 'dl', 'event_id', name=op.f('pk_score_link')),
         sqlite_with_rowid=False,
     )
     op.create_index(op.f('ix_score_link_event_id'), 'score_link', ['event_id'], unique=False)
