@@ -265,7 +265,10 @@ def compute_scores(
     workers = parallel_workers(session, len(vendors)) if parallel else 1
     if workers > 1:
         job = (when, include_suggested, overrides, weights)
-        return _score_in_processes(session, [v.id for v in vendors], workers, job)
+        try:
+            return _score_in_processes(session, [v.id for v in vendors], workers, job)
+        except OSError:  # no processes to be had (limits, memory): score in this one
+            pass
     facts = _facts(session, vendors)
     filters = queries_mod.Filters(
         day=day,

@@ -92,3 +92,14 @@ def test_no_fork_where_unsafe(world: Session, may_fork, monkeypatch) -> None:
     assert service.parallel_workers(session, 5) == 1
     session.rollback()
     assert service.parallel_workers(session, 5) == 2
+
+
+def test_a_failed_fork_falls_back_to_one_process(world: Session, may_fork, monkeypatch) -> None:
+    session = world
+    one = service.compute_scores(session=session, as_of=AS_OF, parallel=False)
+
+    def no_processes(*_args, **_kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(service, "_score_in_processes", no_processes)
+    assert service.compute_scores(session=session, as_of=AS_OF) == one
