@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=10_485_760, ge=1024, description="Largest feed body.")
     ingest_user_agent: str = Field(default="", description="User-Agent; default names kb.")
     ingest_workers: int = Field(default=2, ge=0, le=16, description="Parse processes; 0: none.")
+    ingest_ca_file: str = Field(
+        default="",
+        description="PEM bundle of the CAs trusted for HTTPS feeds, used instead of certifi's "
+        "(e.g. an internal CA of a feed mirror); empty: certifi's bundle.",
+    )
     score_webhook_url: str = Field(
         default="", description="When set, `kb score` POSTs its alerts there as JSON."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ import typer
 
 from kb.cli import common
 from kb.feeds.service import FeedConfigError
+from kb.ingest.fetch import CAFileError, check_ca_file
 from kb.ingest.lock import LockBusy
-from kb.ingest.run import FeedOutcome, RunReport, run_ingest
+from kb.ingest.run import FeedOutcome, RunReport, fetch_options, run_ingest
 from kb.ingest.sources import SourcesError
 from kb.ingest.tags import TagRulesError
 from kb.scoring import service as scoring
@@ -84,6 +86,13 @@ def ingest(
     try:
         common.require_migrated(eng)
         settings = common.settings()
+        options = fetch_options(settings)
+        if settings.ingest_ca_file:
+            try:
+                check_ca_file(settings.ingest_ca_file)
+            except CAFileError as exc:
+                common.fail(f"KB_INGEST_CA_FILE: {exc} (nothing was fetched)", common.EXIT_USAGE)
+            options = dataclasses.replace(options, ca_file=settings.ingest_ca_file)
         interactive = sys.stderr.isatty() and not as_json
         bar: Any = None
         state: dict[str, Any] = {}
@@ -110,6 +119,7 @@ def ingest(
                 settings=settings,
                 feeds_path=feeds,
                 force=force,
+                options=options,
                 progress=progress,
                 on_start=on_start,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import queue
+import ssl
 import threading
 import time
 import urllib.request
@@ -47,6 +48,7 @@ class FetchOptions:
     max_redirects: int = 5
     user_agent: str = DEFAULT_USER_AGENT
     trust_env: bool = True  # proxies from HTTP(S)_PROXY / NO_PROXY
+    ca_file: str | None = None  # PEM file of the only CAs trusted; None: certifi's bundle
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class Transport:
             "maxsize": self.options.concurrency,
             "cert_reqs": "CERT_REQUIRED",
         }
-        ca_certs = _ca_certs()
+        ca_certs = self.options.ca_file or _ca_certs()
         if ca_certs:
             kw["ca_certs"] = ca_certs
         if proxy is None:
@@ -182,6 +184,20 @@ def _ca_certs() -> str | None:
     except ImportError:
         return None
     return str(certifi.where())
+
+
+class CAFileError(ValueError):
+    """The CA bundle configured for HTTPS verification cannot be used."""
+
+
+def check_ca_file(path: str) -> None:
+    """Raise CAFileError unless ``path`` is a readable PEM bundle holding a certificate."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError as exc:
+        raise CAFileError(f"{path}: no PEM certificate found in it ({exc.reason})") from exc
+    except OSError as exc:
+        raise CAFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def make_transport(options: FetchOptions) -> Transport:
@@ -308,7 +324,7 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
     if isinstance(exc, _TimedOut | u3.TimeoutError | TimeoutError):
         return f"timed out after {options.timeout:g} s"
     if isinstance(exc, u3.SSLError):
-        return f"TLS error: {exc}"
+        return _describe_tls(exc, options)
     if isinstance(exc, u3.ProxyError):
         return f"proxy error: {_cause(exc)}"
     if isinstance(exc, u3.DecodeError):
@@ -316,6 +332,25 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
     if isinstance(exc, u3.ProtocolError):
         return f"connection broken: {_cause(exc)}"
     return f"{type(exc).__name__}: {exc}"
+
+
+# OpenSSL verify codes meaning "signed by no CA in the trust store" (unknown issuer,
+# self-signed leaf or chain, leaf without its issuer).
+_UNTRUSTED = frozenset({2, 18, 19, 20, 21})
+
+
+def _describe_tls(exc: u3.SSLError, options: FetchOptions) -> str:
+    """A TLS failure in plain words: which certificate check failed, and what to do."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(inner, ssl.SSLCertVerificationError):
+        text = f"TLS error: certificate verify failed: {inner.verify_message}"
+        if inner.verify_code in _UNTRUSTED:
+            trusted = f"the CAs in {options.ca_file}" if options.ca_file else "a CA kb trusts"
+            text += f" (the certificate is not signed by {trusted}; see KB_INGEST_CA_FILE)"
+        return text
+    if isinstance(inner, OSError) and not isinstance(inner, ssl.SSLError) and options.ca_file:
+        return f"TLS error: cannot load the CA file {options.ca_file}: {_cause(exc)}"
+    return f"TLS error: {exc}"
 
 
 def _status_error(result: FetchResult) -> str | None:

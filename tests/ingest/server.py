@@ -1,8 +1,10 @@
-"""A real threaded HTTP server on 127.0.0.1:0 serving fixture feeds with programmable answers."""
+"""A real threaded HTTP(S) server on 127.0.0.1:0 serving fixture feeds with programmable answers."""
 
 from __future__ import annotations
 
 import gzip
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,17 +37,30 @@ class Hit:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.tls is None:
+            return sock, addr
+        # The handshake runs in the connection's own thread (Handler.setup), never in the
+        # accept loop, so a client that refuses the certificate cannot stall the server.
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up early (timeouts, size caps) are part of the tests
+        pass  # clients that hang up early (timeouts, size caps, refused certificates) are tests
 
 
 class FeedServer:
-    """Start with ``FeedServer().start()``; ``url(path)``; set ``routes[path] = Route(...)``."""
+    """Start with ``FeedServer().start()``; ``url(path)``; set ``routes[path] = Route(...)``.
 
-    def __init__(self) -> None:
+    With ``tls`` (a server-side SSLContext holding a certificate) it speaks HTTPS only; each
+    TLS handshake that fails is recorded in ``handshake_errors``."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[Hit] = []
+        self.handshake_errors: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -55,6 +70,18 @@ class FeedServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                if isinstance(self.request, ssl.SSLSocket):
+                    self.request.settimeout(10)
+                    try:
+                        self.request.do_handshake()
+                    except OSError as exc:  # ssl.SSLError included
+                        with server._lock:
+                            server.handshake_errors.append(str(exc))
+                        raise
+                    self.request.settimeout(None)
+                super().setup()
 
             def do_GET(self) -> None:
                 with server._lock:
@@ -121,6 +148,7 @@ class FeedServer:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.tls = tls
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -136,7 +164,7 @@ class FeedServer:
     @property
     def base(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.httpd.tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
