@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -87,12 +86,11 @@ def ingest(
         common.require_migrated(eng)
         settings = common.settings()
         options = fetch_options(settings)
-        if settings.ingest_ca_file:
+        if options.ca_file:
             try:
-                check_ca_file(settings.ingest_ca_file)
+                check_ca_file(options.ca_file)
             except CAFileError as exc:
                 common.fail(f"KB_INGEST_CA_FILE: {exc} (nothing was fetched)", common.EXIT_USAGE)
-            options = dataclasses.replace(options, ca_file=settings.ingest_ca_file)
         interactive = sys.stderr.isatty() and not as_json
         bar: Any = None
         state: dict[str, Any] = {}

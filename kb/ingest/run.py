@@ -146,6 +146,7 @@ def fetch_options(settings: Settings) -> FetchOptions:
         max_bytes=settings.ingest_max_bytes,
         concurrency=settings.ingest_concurrency,
         user_agent=settings.ingest_user_agent or DEFAULT_USER_AGENT,
+        ca_file=settings.ingest_ca_file or None,
     )
 
 
