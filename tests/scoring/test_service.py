@@ -39,7 +39,7 @@ def build_acme(session: Session) -> dict[str, int]:
     """The worked example of the README: one vendor, three counted events, four ignored."""
     acme = make_vendor(session, slug="acme", name="Acme AI", corporate_form="public-company")
     for key, value in ACME_FACTS.items():
-        make_fact(session, acme, key, value)
+        make_fact(session, vendor=acme, key=key, value=value)
     lawsuit = make_category(
         session,
         value="lawsuit-x",

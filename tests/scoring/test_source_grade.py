@@ -120,7 +120,7 @@ def seed(session: Session, rng: random.Random) -> None:
     items deleted."""
     vendors = [make_vendor(session) for _ in range(4)]
     for v in vendors:
-        make_fact(session, v, "open_weights", rng.choice(["yes", "no", "partial"]))
+        make_fact(session, vendor=v, key="open_weights", value=rng.choice(["yes", "no", "partial"]))
     cats = [
         make_category(session, weight_stability=0.9, weight_lock_in=0.1, half_life_days=540),
         make_category(session, weight_stability=0.3, weight_lock_in=0.8, half_life_days=120),
