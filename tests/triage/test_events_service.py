@@ -37,7 +37,7 @@ def world(session: Session) -> dict:
         direction_stability=0,
         direction_lock_in=-1,
     )
-    analyst = make_user(session, "analyst")
+    analyst = make_user(session, role="analyst")
     a = make_item(
         session,
         title="NYT sues OpenAI",
