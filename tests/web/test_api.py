@@ -9,7 +9,7 @@ from schemathesis.checks import not_a_server_error
 from sqlmodel import Session
 
 from kb.users import tokens
-from tests.web.factories import make_event, make_user, vendor
+from tests.web.factories import get_vendor, make_event, make_user
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_vendors_list_and_detail(client, catalog: Session, auth):
 
 def test_scores_for_all_vendors_and_one_with_contributions(client, catalog: Session, auth):
     session = catalog
-    event = make_event(session, vendor(session, "openai"), severity=5)
+    event = make_event(session, vendor=get_vendor(session, "openai"), severity=5)
     everyone = client.get("/api/v1/scores", headers=auth).json()
     slugs = [s["slug"] for s in everyone["items"]]
     assert "openai" in slugs and len(slugs) == everyone["total"]

@@ -13,7 +13,7 @@ from kb.config import Settings
 from kb.db import is_sqlite
 from kb.web import pagecache
 from kb.web.app import create_app
-from tests.web.factories import csrf_from, make_event, make_item, soup, vendor
+from tests.web.factories import csrf_from, get_vendor, make_event, make_item, soup
 
 
 def _cache(client) -> pagecache.PageCache:
@@ -24,7 +24,7 @@ def _cache(client) -> pagecache.PageCache:
 
 def test_vendor_page_is_reused_until_a_change_and_every_change_shows(client_as, catalog):
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     analyst = client_as("analyst")
     analyst.get("/")  # shows (and clears) the "signed in" message
     first = analyst.get("/vendors/openai")
@@ -37,7 +37,9 @@ def test_vendor_page_is_reused_until_a_change_and_every_change_shows(client_as, 
     assert again.text.count("csrf_token") == first.text.count("csrf_token")
 
     # A change made elsewhere (another connection: the test's own, as kb ingest would).
-    make_event(session, openai, title="Regulator opens an inquiry", category="regulatory-action")
+    make_event(
+        session, vendor=openai, title="Regulator opens an inquiry", category="regulatory-action"
+    )
     page = analyst.get("/vendors/openai")
     assert "Regulator opens an inquiry" in page.text
 
@@ -63,11 +65,11 @@ def test_vendor_page_is_reused_until_a_change_and_every_change_shows(client_as, 
 
 def test_inbox_and_dashboard_show_new_data_at_once(client_as, catalog):
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     viewer = client_as("viewer")
     assert "Fresh report about pricing" not in viewer.get("/inbox").text
     viewer.get("/")
-    make_item(session, openai, title="Fresh report about pricing")
+    make_item(session, vendor=openai, title="Fresh report about pricing")
     assert "Fresh report about pricing" in viewer.get("/inbox").text
     from kb.scoring import service as scoring
 
@@ -101,7 +103,7 @@ def test_each_session_gets_its_own_token_and_name(client_as, catalog):
 
 def test_roles_do_not_share_pages(client_as, catalog):
     analyst, viewer = client_as("analyst"), client_as("viewer")
-    make_item(catalog, vendor(catalog), title="Something to triage")
+    make_item(catalog, vendor=get_vendor(catalog, "openai"), title="Something to triage")
     assert soup(analyst.get("/inbox")).select('form[action="/inbox/bulk"]')
     assert not soup(viewer.get("/inbox")).select('form[action="/inbox/bulk"]')
 
@@ -206,7 +208,7 @@ def test_session_fixture_is_a_separate_connection(catalog: Session, client_as):
     """The tests above rely on the fixture's session being another connection than the
     app's (as kb ingest is): the app must not see uncommitted work."""
     analyst = client_as("analyst")
-    openai = vendor(catalog)
+    openai = get_vendor(catalog, "openai")
     openai.name = "Uncommitted name"
     catalog.flush()
     assert "Uncommitted name" not in analyst.get("/vendors/openai").text

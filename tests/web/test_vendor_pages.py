@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from kb.items import service as items_service
 from kb.models import AuditLog, VendorFact, utcnow
 from kb.scoring import service as scoring
-from tests.web.factories import make_event, make_feed, make_item, page_csrf, soup, vendor
+from tests.web.factories import get_vendor, make_event, make_feed, make_item, page_csrf, soup
 
 
 def _score_value(page, dimension: str) -> float:
@@ -20,10 +20,10 @@ def _score_value(page, dimension: str) -> float:
 
 def test_dashboard_lists_vendors_with_latest_scores_trend_and_change(client_as, catalog: Session):
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     now = utcnow()
     scoring.snapshot_scores(session=session, as_of=now - dt.timedelta(days=10))
-    make_event(session, openai, severity=5, days_ago=1)
+    make_event(session, vendor=openai, severity=5, days_ago=1)
     scoring.snapshot_scores(session=session, as_of=now)
     session.commit()
     viewer = client_as("viewer")
@@ -47,9 +47,11 @@ def test_dashboard_without_snapshots_says_so(client_as, catalog: Session):
 
 def test_vendor_page_shows_facts_breakdown_chart_and_timeline(client_as, catalog: Session):
     session = catalog
-    openai = vendor(session)
-    event = make_event(session, openai, title="Board ousts CEO", category="leadership-change")
-    make_event(session, openai, title="Dismissed rumour", status="dismissed")
+    openai = get_vendor(session, "openai")
+    event = make_event(
+        session, vendor=openai, title="Board ousts CEO", category="leadership-change"
+    )
+    make_event(session, vendor=openai, title="Dismissed rumour", status="dismissed")
     page = soup(client_as("viewer").get("/vendors/openai"))
     assert page.select_one("h1").get_text() == "OpenAI"
     facts = page.select("table.facts tbody tr")
@@ -66,10 +68,10 @@ def test_vendor_page_shows_facts_breakdown_chart_and_timeline(client_as, catalog
 
 def test_vendor_score_changes_when_an_event_is_confirmed(client_as, catalog: Session):
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     viewer = client_as("viewer")
     before = _score_value(soup(viewer.get("/vendors/openai")), "stability")
-    event = make_event(session, openai, status="suggested", severity=5)
+    event = make_event(session, vendor=openai, status="suggested", severity=5)
     assert _score_value(soup(viewer.get("/vendors/openai")), "stability") == before
     event.status = "confirmed"
     session.add(event)
@@ -104,7 +106,7 @@ def test_analyst_edits_a_fact_with_source_and_date_and_it_is_audited(client_as, 
     assert row.select_one(".fact-value").get_text() == "partial"
     assert "2026-11-20" in row.get_text() and "analyst" in row.get_text()
     session.expire_all()
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     fact = session.exec(
         select(VendorFact).where(
             VendorFact.vendor_id == openai.id, VendorFact.key == "open_weights"
@@ -121,7 +123,7 @@ def test_bad_fact_is_refused_with_a_message_and_nothing_changes(client_as, catal
     session = catalog
     analyst = client_as("analyst")
     csrf = page_csrf(analyst, "/vendors/openai")
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     before = {
         f.key: f.value
         for f in session.exec(select(VendorFact).where(VendorFact.vendor_id == openai.id))
@@ -173,7 +175,10 @@ def test_feed_health_page_and_dashboard_warning(client_as, session: Session):
 def test_vendor_page_lists_recent_reports(client_as, catalog: Session):
     session = catalog
     make_item(
-        session, vendor(session), title="OpenAI changes terms", summary="<p>New <b>terms</b></p>"
+        session,
+        vendor=get_vendor(session, "openai"),
+        title="OpenAI changes terms",
+        summary="<p>New <b>terms</b></p>",
     )
     page = soup(client_as("viewer").get("/vendors/openai"))
     item = page.select_one("ul.items li[data-item]")
@@ -183,9 +188,9 @@ def test_vendor_page_lists_recent_reports(client_as, catalog: Session):
 
 def test_vendor_events_are_paginated(client_as, catalog: Session):
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     for i in range(30):
-        make_event(session, openai, title=f"Event {i:02d}", days_ago=i + 1, severity=2)
+        make_event(session, vendor=openai, title=f"Event {i:02d}", days_ago=i + 1, severity=2)
     viewer = client_as("viewer")
     first = soup(viewer.get("/vendors/openai"))
     assert len(first.select("table.timeline tbody tr")) == 25
@@ -213,14 +218,14 @@ def test_live_score_reuse_follows_every_input(client_as, catalog: Session):
     from kb.models import Category
 
     session = catalog
-    openai = vendor(session)
+    openai = get_vendor(session, "openai")
     viewer = client_as("viewer")
 
     def value(dim: str = "stability") -> float:
         return _score_value(soup(viewer.get("/vendors/openai")), dim)
 
     start = value()
-    event = make_event(session, openai, severity=5, status="suggested")
+    event = make_event(session, vendor=openai, severity=5, status="suggested")
     assert value() == start
     event.status = "confirmed"  # changed behind the app's back: no audit, no updated_at
     session.add(event)
@@ -256,10 +261,12 @@ def test_vendor_page_lists_the_ten_newest_items_of_that_vendor_only(
     monkeypatch.setattr(items_service, "DENSE_LINKS", dense_links)
     session = catalog
     now = utcnow()
-    openai, other = vendor(session), vendor(session, "anthropic")
+    openai, other = get_vendor(session, "openai"), get_vendor(session, "anthropic")
     for n in range(14):  # two items per day: ties on the date are broken by id, newest first
-        make_item(session, openai, title=f"O{n}", published_at=now - dt.timedelta(days=n // 2))
-    make_item(session, other, title="Not OpenAI", published_at=now + dt.timedelta(hours=1))
+        make_item(
+            session, vendor=openai, title=f"O{n}", published_at=now - dt.timedelta(days=n // 2)
+        )
+    make_item(session, vendor=other, title="Not OpenAI", published_at=now + dt.timedelta(hours=1))
     page = soup(client_as("viewer").get("/vendors/openai"))
     titles = [li.select_one("a").get_text() for li in page.select("ul.items li[data-item]")]
     assert titles == ["O1", "O0", "O3", "O2", "O5", "O4", "O7", "O6", "O9", "O8"]

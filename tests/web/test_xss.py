@@ -8,7 +8,7 @@ import re
 from sqlmodel import Session
 
 from kb.models import EventItem
-from tests.web.factories import make_event, make_item, soup, vendor
+from tests.web.factories import get_vendor, make_event, make_item, soup
 from tests.web.test_route_walk import walk
 
 TITLE = "<script>alert(1)</script> OpenAI news"
@@ -42,9 +42,9 @@ def soup_of(html: str):
 
 def test_untrusted_titles_and_summaries_render_inert_everywhere(app, client_as, catalog: Session):
     session = catalog
-    openai = vendor(session)
-    item = make_item(session, openai, title=TITLE, summary=SUMMARY)
-    event = make_event(session, openai, title=TITLE, note=SUMMARY)
+    openai = get_vendor(session, "openai")
+    item = make_item(session, vendor=openai, title=TITLE, summary=SUMMARY)
+    event = make_event(session, vendor=openai, title=TITLE, note=SUMMARY)
     session.add(EventItem(event_id=event.id, item_id=item.id))
     session.commit()
     admin = client_as("admin")
