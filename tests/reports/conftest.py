@@ -9,14 +9,8 @@ import pytest
 from sqlmodel import Session
 
 from kb.models import Event, ScoreSnapshot, Vendor
-from tests.reports.factories import (
-    contribution,
-    make_category,
-    make_event,
-    make_fact,
-    make_snapshot,
-    make_vendor,
-)
+from tests.factories import make_category, make_event, make_fact, make_item, make_vendor
+from tests.reports.factories import contribution, make_snapshot
 
 AS_OF = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -40,14 +34,30 @@ def world(session: Session) -> World:
         session,
         slug="acme",
         name="Acme AI \u201cLabs\u201d \u00e9t\u00e9 \u963f\u91cc",
+        website="https://vendor1.example",
         jurisdiction="US",
         corporate_form="capped-profit",
         parent="Acme Holdings",
         description="Frontier lab <b>not bold</b>",
     )
-    other = make_vendor(session, slug="other", name="Other Models", jurisdiction="FR")
-    lawsuit_cat = make_category(session, value="lawsuit", label="Lawsuit")
-    weights_cat = make_category(session, value="licensing-change", label="Licensing change")
+    other = make_vendor(
+        session,
+        slug="other",
+        name="Other Models",
+        website="https://vendor2.example",
+        jurisdiction="FR",
+        corporate_form="private",
+    )
+    lawsuit_cat = make_category(
+        session, value="lawsuit", label="Lawsuit", weight_stability=0.5, weight_lock_in=0.2
+    )
+    weights_cat = make_category(
+        session,
+        value="licensing-change",
+        label="Licensing change",
+        weight_stability=0.5,
+        weight_lock_in=0.2,
+    )
     lawsuit = make_event(
         session,
         vendors=[acme, other],
@@ -55,9 +65,9 @@ def world(session: Session) -> World:
         title="=SUM(1) Founder sues Acme | <script>x</script>",
         occurred_at=dt.date(2026, 10, 1),
         severity=4,
-        links=[
-            ("Reuters: founder sues", "https://news.example/sues"),
-            ("Evil link", "javascript:alert(1)"),
+        items=[
+            make_item(session, title="Reuters: founder sues", url="https://news.example/sues"),
+            make_item(session, title="Evil link", url="javascript:alert(1)"),
         ],
     )
     release = make_event(
@@ -68,7 +78,7 @@ def world(session: Session) -> World:
         occurred_at=dt.date(2026, 11, 2),
         direction_stability=0,
         direction_lock_in=-1,
-        links=[("Acme blog", "https://acme.example/blog/weights")],
+        items=[make_item(session, title="Acme blog", url="https://acme.example/blog/weights")],
     )
     suggested = make_event(
         session,
@@ -93,7 +103,15 @@ def world(session: Session) -> World:
         title="Future event",
         occurred_at=dt.date(2026, 11, 21),
     )
-    make_fact(session, vendor=acme, key="open_weights", value="partial", detail="Some models")
+    make_fact(
+        session,
+        vendor=acme,
+        key="open_weights",
+        value="partial",
+        detail="Some models",
+        source_url="https://docs.example/open-weights",
+        checked_at=dt.date(2026, 11, 1),
+    )
     make_fact(
         session,
         vendor=acme,
@@ -101,8 +119,17 @@ def world(session: Session) -> World:
         value="no",
         detail=None,
         source_url="https://acme.example/trust",
+        checked_at=dt.date(2026, 11, 1),
     )
-    make_fact(session, vendor=acme, key="data_residency", value="yes", detail="EU and US")
+    make_fact(
+        session,
+        vendor=acme,
+        key="data_residency",
+        value="yes",
+        detail="EU and US",
+        source_url="https://docs.example/open-weights",
+        checked_at=dt.date(2026, 11, 1),
+    )
     previous = {
         "stability": make_snapshot(
             session,
