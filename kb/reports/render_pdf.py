@@ -1,19 +1,33 @@
 """PDF renderer (fpdf2: pure Python, installs from PyPI with no system libraries or fonts).
 
-kb uses the PDF core font Helvetica, which every PDF reader has, so the file embeds no font
-and kb ships none. Core fonts cover Latin-1 only: other characters are transliterated
-(typographic quotes and dashes to ASCII, accented letters outside Latin-1 to their base
-letter) and whatever is left (CJK, Cyrillic, emoji, ...) becomes "?". The HTML, XLSX, CSV,
-JSON and Markdown formats keep the full text; the PDF says so on its first page when it had
-to replace characters.
+kb ships DejaVu Sans (regular and bold, ``kb/data/fonts/``, Bitstream Vera / Arev license) and
+embeds the subset of it a report uses, so text is drawn as is: Latin, Greek, Cyrillic,
+typographic punctuation and most symbols. A character the font lacks (CJK, emoji, ...) becomes
+"?" after a compatibility mapping (fullwidth punctuation to ASCII) was tried, and the PDF then
+names those characters by code point on its first page; invisible control characters are
+dropped. If the font files are missing or unreadable, the PDF falls back to the core font
+Helvetica, which covers Latin-1 only: other characters are transliterated (typographic quotes
+and dashes to ASCII, accented letters outside Latin-1 to their base letter) and whatever is
+left becomes "?", which the PDF says too. The HTML, XLSX, CSV, JSON and Markdown formats keep
+the full text either way.
+
+The font files are checked and their character maps read once per process
+(:func:`unicode_fonts`). fpdf2 still parses a font per document: its output subsets the parsed
+font in place, so one parsed font cannot serve two documents.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont  # a dependency of fpdf2
 from fpdf import FPDF
 
 from kb.reports import text as t
@@ -48,12 +62,80 @@ _PUNCTUATION = str.maketrans(
 # events only; the HTML, XLSX, JSON and Markdown exports carry every one.
 PORTFOLIO_DRIVERS = 10
 PORTFOLIO_EVENTS = 20
+TREND_X = 130  # mm: where a score card's trend chart starts
 BAND_RGB = {
     "low": (46, 125, 50),
     "moderate": (181, 137, 0),
     "high": (230, 81, 0),
     "severe": (183, 28, 28),
 }
+
+
+FONT_DIR = Path(str(resources.files("kb") / "data" / "fonts"))
+FONT_FAMILY = "dejavu"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+CORE_FAMILY = "helvetica"
+# Missing characters the first-page note names by code point (the rest as "...").
+NOTE_CODES = 4
+
+
+@dataclass(frozen=True)
+class PdfFonts:
+    """The shipped Unicode fonts: their files by style, and the code points all of them draw."""
+
+    files: tuple[tuple[str, Path], ...]
+    chars: frozenset[int]
+
+
+@functools.cache
+def unicode_fonts(font_dir: Path = FONT_DIR) -> PdfFonts | None:
+    """DejaVu Sans in ``font_dir``, checked once per process; None (with a RuntimeWarning) when
+    a file is missing or unreadable: the PDF then uses the core fonts."""
+    files = tuple((style, font_dir / name) for style, name in FONT_FILES.items())
+    chars: frozenset[int] | None = None
+    try:
+        for _, path in files:
+            with TTFont(path, lazy=True) as font:
+                cmap = frozenset(font.getBestCmap() or ())
+            chars = cmap if chars is None else chars & cmap
+        if chars is None or not all(c in chars for c in range(0x20, 0x7F)):
+            raise ValueError("the fonts do not cover printable ASCII")
+    except Exception as exc:  # any unreadable font: fall back rather than fail the report
+        warnings.warn(
+            f"PDF reports use the core fonts (Latin-1 only): cannot use {font_dir}: {exc}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return PdfFonts(files, chars)
+
+
+def _unicode(text: str | None, chars: frozenset[int], newlines: bool) -> tuple[str, list[str]]:
+    """(text the font can draw, the characters it lacks, each drawn as "?").
+
+    Text is NFC-normalized; a missing character is replaced by its NFKC form when the font has
+    that (fullwidth punctuation to ASCII), whitespace by a space, invisible controls dropped."""
+    if not text:
+        return "", []
+    if text.isascii() and text.isprintable():
+        return text, []
+    out: list[str] = []
+    missing: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ord(ch) in chars or (newlines and ch == "\n"):
+            out.append(ch)
+        elif ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf"):
+            continue
+        else:
+            compat = unicodedata.normalize("NFKC", ch)
+            if compat != ch and all(ord(c) in chars for c in compat):
+                out.append(compat)
+            else:
+                out.append("?")
+                missing.append(ch)
+    return "".join(out), missing
 
 
 def latin1(text: str | None) -> str:
@@ -86,52 +168,98 @@ def _latin1(text: str | None) -> tuple[str, bool]:
 
 
 class _Pdf(FPDF):
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, fonts: PdfFonts | None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.report = report
-        self.replaced = False
+        self.chars = fonts.chars if fonts else None
+        self.face = FONT_FAMILY if fonts else CORE_FAMILY
+        # Paragraphs: justified in core fonts; ragged right in the embedded font, where fpdf2
+        # justifies by moving each word, which text extraction and copying read as extra spaces.
+        self.align = "L" if fonts else "J"
+        if fonts:
+            for style, path in fonts.files:
+                self.add_font(FONT_FAMILY, style, path)
+        self.replaced = False  # core fonts: some character became "?"
+        self.missing: dict[str, None] = {}  # Unicode font: the characters it lacks, in order
         self.set_auto_page_break(auto=True, margin=15)
         self.set_margins(12, 12, 12)
-        self.set_title(latin1(report.title))
+        self.set_title(report.title if fonts else latin1(report.title))
         self.set_creator("kb")
         self.set_creation_date(report.generated_at)
         self.alias_nb_pages()
 
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("helvetica", size=7)
+        self.set_font(self.face, size=7)
         self.set_text_color(110, 110, 110)
         self.cell(
             0,
             5,
-            latin1(f"{self.report.title} - as of {self.report.as_of.isoformat()}")
+            self.txt(f"{self.report.title} - as of {self.report.as_of.isoformat()}")
             + f" - page {self.page_no()}/{{nb}}",
             align="C",
         )
         self.set_text_color(0, 0, 0)
 
-    def txt(self, text: str | None) -> str:
-        out, lost = _latin1(text)
-        self.replaced = self.replaced or lost
+    def txt(self, text: str | None, newlines: bool = False) -> str:
+        """``text`` as the current fonts can draw it; what had to be replaced is noted."""
+        if self.chars is None:
+            out, lost = _latin1(text)
+            self.replaced = self.replaced or lost
+            return out
+        out, missing = _unicode(text, self.chars, newlines)
+        for ch in missing:
+            self.missing[ch] = None
         return out
+
+    def replacement_note(self) -> str | None:
+        """The first page's note on replaced characters, if any were."""
+        if self.chars is None:
+            if not self.replaced:
+                return None
+            return (
+                "Some characters outside Latin-1 are shown as '?' here; the HTML, XLSX, CSV, "
+                "JSON and Markdown formats keep the full text."
+            )
+        if not self.missing:
+            return None
+        n = len(self.missing)
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in list(self.missing)[:NOTE_CODES])
+        if n > NOTE_CODES:
+            codes += ", ..."
+        return (
+            f"{n} {'character' if n == 1 else 'characters'} not in the PDF font ({codes}) "
+            f"{'is' if n == 1 else 'are'} shown as '?' here; the HTML, XLSX, CSV, JSON and "
+            "Markdown formats keep the full text."
+        )
 
     # ------------------------------------------------------------------ building blocks
 
     def heading(self, text: str, size: int = 14) -> None:
-        self.set_font("helvetica", "B", size)
-        self.multi_cell(0, size * 0.5, self.txt(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.face, "B", size)
+        self.multi_cell(
+            0, size * 0.5, self.txt(text, True), new_x="LMARGIN", new_y="NEXT", align=self.align
+        )
         self.ln(1)
-        self.set_font("helvetica", size=9)
+        self.set_font(self.face, size=9)
 
     def para(self, text: str, size: int = 9) -> None:
-        self.set_font("helvetica", size=size)
-        self.multi_cell(0, 4.2, self.txt(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.face, size=size)
+        self.multi_cell(
+            0, 4.2, self.txt(text, True), new_x="LMARGIN", new_y="NEXT", align=self.align
+        )
 
     def width_of(self, text: str) -> float:
-        """The width of ``text`` in mm in the current core font (a fast get_string_width)."""
+        """The width of ``text`` in mm in the current font (a fast get_string_width): core
+        fonts key their widths by character, embedded fonts by code point; ``text`` went
+        through txt(), so the font has every character."""
         assert self.current_font is not None
         cw: Any = self.current_font.cw
-        return sum(cw.get(ch, 600) for ch in text) * self.font_size_pt * 0.001 / self.k
+        if self.chars is None:
+            units = sum(cw.get(ch, 600) for ch in text)
+        else:
+            units = sum(cw[ord(ch)] for ch in text)
+        return units * self.font_size_pt * 0.001 / self.k
 
     def _wrap(self, text: str, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap of ``text`` into at most ``max_lines`` lines of ``width`` mm (the
@@ -172,7 +300,7 @@ class _Pdf(FPDF):
         Drawn with text() and link() rather than cell(): ten times faster on long tables."""
 
         def draw_header() -> None:
-            self.set_font("helvetica", "B", 7.5)
+            self.set_font(self.face, "B", 7.5)
             self.set_fill_color(235, 235, 235)
             x, y = self.l_margin, self.get_y()
             for name, w in zip(header, widths, strict=True):
@@ -180,7 +308,7 @@ class _Pdf(FPDF):
                 self.text(x + self.c_margin, y + 3.5, self.txt(name))
                 x += w
             self.set_xy(self.l_margin, y + 5)
-            self.set_font("helvetica", size=7.5)
+            self.set_font(self.face, size=7.5)
 
         draw_header()
         baseline = line_h / 2 + self.font_size * 0.35
@@ -273,7 +401,7 @@ def _chart(pdf: _Pdf, report: Report) -> None:
     x0 = pdf.l_margin + label_w
 
     def axis(y: float) -> None:
-        pdf.set_font("helvetica", size=6.5)
+        pdf.set_font(pdf.face, size=6.5)
         pdf.set_draw_color(215, 215, 215)
         for tick in (0, 25, 50, 75, 100):
             x = x0 + bar_w * tick / 100
@@ -288,15 +416,15 @@ def _chart(pdf: _Pdf, report: Report) -> None:
             axis(pdf.get_y() + 2)
             pdf.set_y(pdf.get_y() + 3)
         y = pdf.get_y()
-        pdf.set_font("helvetica", size=7.5)
-        pdf.text(pdf.l_margin, y + 4.2, pdf.txt(v.name)[:40])
+        pdf.set_font(pdf.face, size=7.5)
+        pdf.text(pdf.l_margin, y + 4.2, pdf._wrap(pdf.txt(v.name), label_w, 1)[0])
         for j, s in enumerate(v.scores[:2]):
             yy = y + 0.6 + j * 3.0
             w = bar_w * max(0.0, min(s.value, 100.0)) / 100
             pdf.set_fill_color(*BAND_RGB.get(s.band, (90, 90, 90)))
             if w > 0:
                 pdf.rect(x0, yy, w, 2.6, style="F")
-            pdf.set_font("helvetica", size=6)
+            pdf.set_font(pdf.face, size=6)
             pdf.text(x0 + w + 1.5, yy + 2.2, f"{'S' if j == 0 else 'L'} {t.num(s.value)}")
         pdf.set_draw_color(225, 225, 225)
         pdf.line(x0, y, x0, y + row_h)
@@ -314,23 +442,23 @@ def _vendor(pdf: _Pdf, report: Report, v: VendorSection) -> None:
     pdf.ln(1)
     for s in v.scores:
         y = pdf.get_y()
-        pdf.set_font("helvetica", "B", 10)
+        pdf.set_font(pdf.face, "B", 10)
         pdf.cell(
             60, 5, pdf.txt(f"{s.label}: {t.num(s.value)} ({s.band})"), new_x="LMARGIN", new_y="NEXT"
         )
-        pdf.set_font("helvetica", size=8)
-        pdf.cell(
-            100,
-            4,
-            pdf.txt(
-                f"confidence {t.conf(s.confidence)}; {s.trend_word}, change {t.signed(s.change)}"
-                f"; model {s.model_version}; stored {t.stamp(s.as_of)}"
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
+        line = pdf.txt(
+            f"confidence {t.conf(s.confidence)}; {s.trend_word}, change {t.signed(s.change)}"
+            f"; model {s.model_version}; stored {t.stamp(s.as_of)}"
         )
+        size = 8.0
+        pdf.set_font(pdf.face, size=size)
+        while size > 6 and pdf.width_of(line) > TREND_X - pdf.l_margin - 3:  # left of the chart
+            size -= 0.5
+            pdf.set_font(pdf.face, size=size)
+        pdf.cell(100, 4, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.face, size=8)
         pdf.score_bar(s, pdf.l_margin, pdf.get_y() + 1, 90)
-        pdf.trend(s, 130, y, 66, 14)
+        pdf.trend(s, TREND_X, y, 66, 14)
         pdf.set_y(max(pdf.get_y() + 5, y + 16))
     portfolio = report.kind == "portfolio"
     for s in v.scores:
@@ -414,9 +542,23 @@ def _vendor(pdf: _Pdf, report: Report, v: VendorSection) -> None:
         pdf.para("No profile facts recorded.")
 
 
-def render(report: Report) -> bytes:
-    """The report as a PDF document (A4)."""
-    pdf = _Pdf(report)
+def _new_pdf(report: Report, fonts: PdfFonts | None) -> _Pdf:
+    if fonts is not None:
+        try:
+            return _Pdf(report, fonts)
+        except Exception as exc:  # a font file vanished or broke after the first check
+            warnings.warn(
+                f"PDF report uses the core fonts (Latin-1 only): {exc}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return _Pdf(report, None)
+
+
+def render(report: Report, font_dir: Path = FONT_DIR) -> bytes:
+    """The report as a PDF document (A4), in DejaVu Sans from ``font_dir`` when it is there,
+    else in the core fonts."""
+    pdf = _new_pdf(report, unicode_fonts(font_dir))
     pdf.add_page()
     pdf.heading(report.title, 16)
     since = report.since.isoformat() if report.since else "the previous stored score"
@@ -425,7 +567,7 @@ def render(report: Report) -> bytes:
         f"{', '.join(report.model_versions) or 'n/a'}; generated {t.stamp(report.generated_at)}."
     )
     notice_page, notice_y = pdf.page, pdf.get_y()
-    pdf.ln(6)
+    pdf.ln(7)
     _summary(pdf, report)
     if report.kind == "portfolio" and report.vendors:
         _chart(pdf, report)
@@ -443,17 +585,17 @@ def render(report: Report) -> bytes:
         f"Model version {', '.join(report.model_versions) or 'n/a'}; "
         f"as-of date {report.as_of.isoformat()}."
     )
-    if pdf.replaced:
+    note = pdf.replacement_note()
+    if note:
         last_page, last_y = pdf.page, pdf.get_y()
         pdf.page = notice_page
         pdf.set_xy(pdf.l_margin, notice_y)
-        pdf.set_font("helvetica", "I", 7.5)
-        pdf.cell(
-            0,
-            5,
-            "Some characters outside Latin-1 are shown as '?' here; the HTML, XLSX, CSV, JSON "
-            "and Markdown formats keep the full text.",
-        )
+        if pdf.chars is None:
+            pdf.set_font(CORE_FAMILY, "I", 7.5)
+            pdf.cell(0, 5, note)
+        else:  # two lines at most, in the space kept for it
+            pdf.set_font(FONT_FAMILY, size=7)
+            pdf.multi_cell(0, 3.2, note, align="L")
         pdf.page = last_page
         pdf.set_y(last_y)
     return bytes(pdf.output())

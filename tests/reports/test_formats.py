@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,9 +17,10 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 from sqlmodel import Session
 
-from kb.reports import render, service
+from kb.reports import render, render_pdf, service
 from kb.reports.render_pdf import latin1
 from kb.vendors.catalog import default_path
+from tests.factories import make_category, make_event, make_fact, make_vendor
 from tests.reports.conftest import AS_OF, NOW, World
 
 
@@ -138,21 +141,111 @@ def test_xlsx_sheets_read_back(session: Session, world: World) -> None:
     assert "Model version 2026.11-test" in method
 
 
-def test_pdf_text_shows_the_stored_numbers(session: Session, world: World) -> None:
-    data = render.render(_vendor_report(session), "pdf")
+def _pdf_text(data: bytes) -> str:
     assert data.startswith(b"%PDF")
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_text_shows_the_stored_numbers(session: Session, world: World) -> None:
+    text = _pdf_text(render.render(_vendor_report(session), "pdf"))
     for (_, dim), snap in _expected(world).items():
         label = "Stability risk" if dim == "stability" else "Lock-in risk"
         assert f"{label}: {snap.value:.1f} ({snap.band})" in text
         assert f"confidence {snap.confidence:.2f}" in text
     assert "model version 2026.11-test" in text
     assert "Method" in text
-    # Core fonts: non-Latin-1 text is transliterated, and the PDF says so.
-    assert latin1(world.acme.name) == 'Acme AI "Labs" \u00e9t\u00e9 ??'
-    assert 'Acme AI "Labs" \u00e9t\u00e9 ??' in text
-    assert "keep the full text" in text
     assert "Rumoured lawsuit" in text
+    assert "page 1/2" in text
+    # The embedded font draws the quotes and accents; the CJK it lacks becomes "?", noted.
+    assert "Acme AI \u201cLabs\u201d \u00e9t\u00e9 ??" in text
+    assert "2 characters not in the PDF font (U+963F, U+91CC) are shown as '?'" in text
+    assert "keep the full text" in text
+
+
+# Text the PDF font has: Greek, Cyrillic, Polish, Turkish and Czech letters, typographic
+# quotes and dashes (escaped here: ruff flags look-alike characters in source).
+POLYGLOT_NAME = (  # "Ellinika" in Greek, "Kirillitsa" in Cyrillic in low-high quotes, ...
+    "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac "
+    "\u201e\u041a\u0438\u0440\u0438\u043b\u043b\u0438\u0446\u0430\u201d "
+    "Za\u017c\u00f3\u0142\u0107 \u0130\u015f\u0131k"
+)
+POLYGLOT_EVENT = (  # Greek, an em dash, Cyrillic, guillemets, Polish L with stroke
+    "\u03a3\u03cd\u03b3\u03ba\u03c1\u03bf\u03c5\u03c3\u03b7 \u2014 "
+    "\u0421\u0431\u043e\u0439 \u00abAPI\u00bb w \u0141odzi"
+)
+POLYGLOT_CATEGORY = "Ausfall \u201egro\u00df\u201d \u2018\u011f\u2019"  # German and Turkish
+POLYGLOT_DETAIL = (  # Cyrillic, Czech
+    "\u0414\u0430\u0442\u0430-\u0446\u0435\u043d\u0442\u0440\u044b \u0432 "
+    "\u0415\u0421; P\u0159\u00edli\u0161 \u017elu\u0165ou\u010dk\u00fd k\u016f\u0148"
+)
+# Four Chinese characters the font lacks, then a fullwidth colon it draws as ":".
+CJK_EVENT = "\u6df1\u5ea6\u6c42\u7d22\uff1aDeepSeek-R2"
+
+
+def _polyglot_report(session: Session) -> service.Report:
+    vendor = make_vendor(session, slug="polyglot", name=POLYGLOT_NAME)
+    category = make_category(
+        session, value="outage", label=POLYGLOT_CATEGORY, weight_stability=0.5, weight_lock_in=0.2
+    )
+    make_event(
+        session,
+        vendors=[vendor],
+        category=category,
+        title=POLYGLOT_EVENT,
+        occurred_at=dt.date(2026, 11, 5),
+    )
+    make_event(
+        session,
+        vendors=[vendor],
+        category=category,
+        title=CJK_EVENT,
+        occurred_at=dt.date(2026, 11, 6),
+    )
+    make_fact(
+        session,
+        vendor=vendor,
+        key="data_residency",
+        value="partial",
+        detail=POLYGLOT_DETAIL,
+        checked_at=dt.date(2026, 11, 1),
+    )
+    session.commit()
+    return service.build_report(session=session, vendor_slug="polyglot", as_of=AS_OF, now=NOW)
+
+
+def test_pdf_keeps_non_latin_text_and_notes_what_the_font_lacks(
+    session: Session, world: World
+) -> None:
+    report = _polyglot_report(session)
+    text = _pdf_text(render.render(report, "pdf"))
+    assert f"{POLYGLOT_NAME} (polyglot)" in text  # the vendor heading
+    assert f"{POLYGLOT_NAME}: vendor risk report - as of 2026-11-20" in text  # the footer
+    for value in (POLYGLOT_EVENT, POLYGLOT_CATEGORY, POLYGLOT_DETAIL):
+        assert value in text
+    assert "????:DeepSeek-R2" in text
+    assert (
+        "4 characters not in the PDF font (U+6DF1, U+5EA6, U+6C42, U+7D22) are shown as '?'"
+        in " ".join(text.split())  # the note may wrap
+    )
+    # The other formats keep the full text.
+    md = render.render(report, "md").decode()
+    assert CJK_EVENT in md
+    assert POLYGLOT_EVENT in md
+
+
+def test_pdf_without_a_font_to_embed_uses_the_core_fonts(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    report = _polyglot_report(session)
+    with pytest.warns(RuntimeWarning, match="core fonts"):
+        data = render_pdf.render(report, font_dir=tmp_path)  # no font files there
+    text = _pdf_text(data)
+    assert latin1(POLYGLOT_NAME) == '???????? "?????????" Zaz\u00f3?c Is?k'
+    assert f"{latin1(POLYGLOT_NAME)} (polyglot)" in text
+    assert "Some characters outside Latin-1 are shown as '?' here" in text
+    assert "Stability risk: " in text
+    assert b"FontFile2" not in data  # nothing embedded
+    assert b"FontFile2" in render.render(report, "pdf")
 
 
 def test_csv_vendor_rows_are_contributions(session: Session, world: World) -> None:
