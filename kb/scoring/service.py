@@ -340,24 +340,32 @@ def parallel_workers(session: Session, vendors: int) -> int:
     return min(cpus or 1, PARALLEL_MAX, vendors)
 
 
+def _score_share(
+    session: Session, vendor_ids: list[int], job: tuple[Any, ...]
+) -> dict[int, VendorScore]:
+    """Score ``vendor_ids`` in this process (``job``: as-of, suggested, overrides, weights)."""
+    when, include_suggested, overrides, weights = job
+    return compute_scores(
+        session=session,
+        as_of=when,
+        include_suggested=include_suggested,
+        vendor_ids=vendor_ids,
+        status_overrides=overrides,
+        weights=weights,
+        parallel=False,
+    )
+
+
 def _score_part(task: tuple[str, list[int], tuple[Any, ...]]) -> dict[int, VendorScore]:
-    """In a forked worker: score ``vendor_ids`` on a new engine of its own."""
+    """In a forked worker: score a share of the vendors on a new engine of its own."""
     from kb.config import Settings
     from kb.db import make_engine
 
-    url, vendor_ids, (when, include_suggested, overrides, weights) = task
+    url, vendor_ids, job = task
     engine = make_engine(Settings(database_url=url))
     try:
         with Session(engine) as session:
-            return compute_scores(
-                session=session,
-                as_of=when,
-                include_suggested=include_suggested,
-                vendor_ids=vendor_ids,
-                status_overrides=overrides,
-                weights=weights,
-                parallel=False,
-            )
+            return _score_share(session, vendor_ids, job)
     finally:
         engine.dispose()
 
@@ -365,12 +373,14 @@ def _score_part(task: tuple[str, list[int], tuple[Any, ...]]) -> dict[int, Vendo
 def _score_in_processes(
     session: Session, vendor_ids: list[int], workers: int, job: tuple[Any, ...]
 ) -> dict[int, VendorScore]:
-    """Score contiguous ranges of ``vendor_ids`` in ``workers`` forked processes."""
+    """Score contiguous ranges of ``vendor_ids`` in ``workers`` processes: this one takes the
+    first range (its results need no pickling), forked workers the others."""
     url = session.get_bind().url.render_as_string(hide_password=False)  # type: ignore[union-attr]
     size = -(-len(vendor_ids) // workers)
-    tasks = [(url, vendor_ids[i : i + size], job) for i in range(0, len(vendor_ids), size)]
-    with multiprocessing.get_context("fork").Pool(len(tasks)) as pool:
-        parts = pool.map(_score_part, tasks)
+    shares = [vendor_ids[i : i + size] for i in range(0, len(vendor_ids), size)]
+    with multiprocessing.get_context("fork").Pool(len(shares) - 1) as pool:
+        pending = pool.map_async(_score_part, [(url, ids, job) for ids in shares[1:]])
+        parts = [_score_share(session, shares[0], job), *pending.get()]
     merged = {vid: score for part in parts for vid, score in part.items()}
     return {vid: merged[vid] for vid in vendor_ids if vid in merged}
 
