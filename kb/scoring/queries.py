@@ -17,6 +17,7 @@ order with no sort.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import heapq
 import json
@@ -30,12 +31,11 @@ from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, literal_co
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from kb.scoring.model import MAX_HALF_LIVES, EventTotals
+from kb.scoring.model import DIMENSIONS, MAX_HALF_LIVES, EventTotals
 from kb.scoring.weights import GRADES, ScoringWeights
 
 LN2 = math.log(2)
 _EPOCH = dt.date(1970, 1, 1)
-DIMS = ("stability", "lock_in")
 
 
 # A (vendor, dimension, sign) class: dimension 0 is stability, 1 lock-in; sign +1 or -1.
@@ -185,7 +185,7 @@ FROM ({links}) y GROUP BY v, k, ds, dl"""  # noqa: S608
                 continue
             c = direction * weight * float(sum_b)
             sign = 1 if c > 0 else -1
-            sums[(v, DIMS[index], sign)].append(c)
+            sums[(v, DIMENSIONS[index], sign)].append(c)
             counts[(v, index, sign)] += int(n)
         if listed_ids and not _decode_listed(agg, listed_ids, v, ds * ws, dl * wl, id_floor):
             agg.unlisted_vendors.add(v)
@@ -197,7 +197,7 @@ FROM ({links}) y GROUP BY v, k, ds, dl"""  # noqa: S608
                 negative=math.fsum(sums.get((v, dim, -1), [])),
                 count=counts.get((v, index, 1), 0) + counts.get((v, index, -1), 0),
             )
-            for index, dim in enumerate(DIMS)
+            for index, dim in enumerate(DIMENSIONS)
         }
     return agg
 
@@ -249,13 +249,7 @@ def vendor_links(
     if not vendor_ids:
         return []
     params: dict[str, Any] = {}
-    scoped = Filters(
-        day=filters.day,
-        statuses=filters.statuses,
-        include_ids=filters.include_ids,
-        exclude_ids=filters.exclude_ids,
-        vendor_ids=tuple(vendor_ids),
-    )
+    scoped = dataclasses.replace(filters, vendor_ids=tuple(vendor_ids))
     links, expanding = _links_sql(scoped, weights, params, sqlite=_dialect(session) == "sqlite")
     sql = f"SELECT id, v, ds * ws * b, dl * wl * b FROM ({links}) y"  # noqa: S608
     query = text(sql).bindparams(*expanding)
