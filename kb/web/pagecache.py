@@ -33,7 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from kb.db import data_version
 from kb.web.deps import SignedIn
 from kb.web.security import csrf_token
-from kb.web.templating import FLASH_KEY, get_templates, nav_for, render
+from kb.web.templating import FLASH_KEY, get_templates, page_context, render
 
 # Random per process, letters and digits only (autoescaping leaves them as they are): feed
 # text cannot forge them.
@@ -114,13 +114,8 @@ def page_cache(request: Request) -> PageCache | None:
 def _render_shared(request: Request, name: str, context: dict[str, Any], user: SignedIn) -> str:
     """The page as every viewer with ``user``'s role sees it, with markers for what differs."""
     marked = SignedIn(id=0, username=USER_MARK, role=user.role, auth=user.auth)
-    ctx: dict[str, Any] = {
-        "request": request,
-        "user": marked,
-        "csrf_token": CSRF_MARK,
-        "flashes": [],
-        "nav": nav_for(marked, request.url.path),
-    }
+    ctx = page_context(request, user=marked, csrf=CSRF_MARK, flashes=[])
+    ctx["request"] = request
     ctx.update(context)
     return get_templates().env.get_template(name).render(ctx)
 

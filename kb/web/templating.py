@@ -137,14 +137,21 @@ def render(
 ) -> Response:
     """Render a template with the user, CSRF token, flash messages and nav added."""
     user = getattr(request.state, "user", None)
-    ctx: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token(request),
-        "flashes": pop_flashes(request),
-        "nav": nav_for(user, request.url.path),
-    }
+    ctx = page_context(request, user=user, csrf=csrf_token(request), flashes=pop_flashes(request))
     ctx.update(context or {})
     return get_templates().TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def page_context(
+    request: Request, *, user: Any, csrf: str, flashes: list[dict[str, str]]
+) -> dict[str, Any]:
+    """What every page's layout reads: the user, the CSRF token, flash messages and nav."""
+    return {
+        "user": user,
+        "csrf_token": csrf,
+        "flashes": flashes,
+        "nav": nav_for(user, request.url.path),
+    }
 
 
 def redirect(
